@@ -1,0 +1,188 @@
+"""Engine benchmark: build and backward time, and memory, per node.
+
+Runs, side by side in one process: tinygrad_gd's eager engine, micrograd (when
+installed: ``pip install -r benchmarks/requirements.txt``) and a minimal
+hand-written tape (floats in a list, ops as tuples), the floor for pure
+Python. Two workloads: a graph of 100,000 binary ops with fan-out, and a chain
+of 1,000,000 nodes. Timings run with the garbage collector on, as users run
+code, and again with it off.
+
+    python benchmarks/engine.py [--nodes 100000] [--chain 1000000] [--repeat 3]
+
+Prints one table: nanoseconds per node to build the graph, to run backward
+and to release it (including the garbage collection that release needs),
+bytes per node while the graph is alive, objects per node that only the
+garbage collector can free (reference cycles), and each total as a ratio to
+tinygrad_gd.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tinygrad_gd import Value
+
+
+@dataclass(frozen=True)
+class Workload:
+    """How to grow a graph: node i combines node ``left[i]`` and leaf or node ``right[i]``."""
+
+    name: str
+    leaves: list[float]
+    ops: list[tuple[str, int, int]]  # (op, index, index) into leaves + nodes so far
+
+
+def mixed_graph(n: int, seed: int = 0) -> Workload:
+    """n binary ops (add, mul); operands drawn from 100 leaves and recent nodes, so
+    intermediate nodes fan out to several users."""
+    rng = random.Random(seed)
+    leaves = [rng.uniform(0.9, 1.1) for _ in range(100)]
+    ops = []
+    for i in range(n):
+        last = 100 + i - 1
+        left = last if i else 0
+        right = rng.randrange(100) if i < 10 or rng.random() < 0.5 else last - rng.randrange(1, 10)
+        ops.append(("mul" if i % 2 else "add", left, right))
+    return Workload(f"graph of {n:,} binary ops", leaves, ops)
+
+
+def chain(n: int) -> Workload:
+    """A chain of n nodes, each the previous times a leaf: depth n."""
+    return Workload(f"chain of {n:,} nodes", [1.0, 1.0], [("mul", 1 + i, 0) for i in range(n)])
+
+
+# -- the engines: build(workload) -> root; backward(root); leaves(root) ----------
+
+
+class TapeGraph:
+    """The floor: values in a list, ops as tuples of indices, gradients in a list."""
+
+    def __init__(self, workload: Workload) -> None:
+        values = list(workload.leaves)
+        tape = []
+        append, push = values.append, tape.append
+        for op, left, right in workload.ops:
+            a, b = values[left], values[right]
+            append(a * b if op == "mul" else a + b)
+            push((op, left, right))
+        self.values, self.tape = values, tape
+
+    def backward(self) -> None:
+        values, tape = self.values, self.tape
+        grads = [0.0] * len(values)
+        grads[-1] = 1.0
+        offset = len(values) - len(tape)
+        for i in range(len(tape) - 1, -1, -1):
+            op, left, right = tape[i]
+            g = grads[offset + i]
+            if op == "mul":
+                grads[left] += g * values[right]
+                grads[right] += g * values[left]
+            else:
+                grads[left] += g
+                grads[right] += g
+        self.grads = grads
+
+
+def build_nodes(cls: Callable[[float], Any], workload: Workload) -> Any:
+    nodes = [cls(x) for x in workload.leaves]
+    append = nodes.append
+    for op, left, right in workload.ops:
+        a, b = nodes[left], nodes[right]
+        append(a * b if op == "mul" else a + b)
+    return nodes[-1]
+
+
+ENGINES: dict[str, tuple[Callable[[Workload], Any], Callable[[Any], None]]] = {
+    "tinygrad_gd": (lambda w: build_nodes(Value, w), lambda root: root.backward()),
+    "minimal tape": (TapeGraph, lambda tape: tape.backward()),
+}
+try:
+    from micrograd.engine import Value as MicrogradValue
+
+    ENGINES["micrograd"] = (lambda w: build_nodes(MicrogradValue, w), lambda r: r.backward())
+except ImportError:  # pragma: no cover - an optional peer
+    print("micrograd is not installed: pip install -r benchmarks/requirements.txt")
+
+
+def time_once(engine: str, workload: Workload, gc_on: bool) -> tuple[float, float, float]:
+    build, backward = ENGINES[engine]
+    gc.collect()
+    (gc.enable if gc_on else gc.disable)()
+    try:
+        t0 = time.perf_counter()
+        root = build(workload)
+        t1 = time.perf_counter()
+        backward(root)
+        t2 = time.perf_counter()
+        del root
+        gc.collect()  # what a cyclic graph needs before its memory comes back
+        t3 = time.perf_counter()
+    finally:
+        gc.enable()
+    n = len(workload.ops)
+    return (t1 - t0) / n * 1e9, (t2 - t1) / n * 1e9, (t3 - t2) / n * 1e9
+
+
+def memory_and_cycles(engine: str, workload: Workload) -> tuple[float, float]:
+    """Bytes per node while built and backpropagated; objects per node left for the GC."""
+    build, backward = ENGINES[engine]
+    gc.collect()
+    gc.disable()
+    try:
+        tracemalloc.start()
+        root = build(workload)
+        backward(root)
+        size = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        del root
+        cyclic = gc.collect()
+    finally:
+        gc.enable()
+    n = len(workload.ops)
+    return size / n, cyclic / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--chain", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    sys.setrecursionlimit(10 * args.chain + 10_000)  # micrograd's topological sort recurses
+
+    print(f"Python {sys.version.split()[0]}; medians of {args.repeat} runs; ns per node")
+    for workload in (mixed_graph(args.nodes), chain(args.chain)):
+        print(f"\n{workload.name}")
+        header = (
+            f"{'engine':<14}{'gc':>4}{'build':>9}{'backward':>10}{'release':>9}"
+            f"{'build+bwd':>11}{'x ours':>8}{'bytes':>8}{'cycles':>8}"
+        )
+        print(header)
+        rows = {}
+        for engine in ENGINES:
+            size, cyclic = memory_and_cycles(engine, workload)
+            for gc_on in (True, False):
+                runs = [time_once(engine, workload, gc_on) for _ in range(args.repeat)]
+                build, back, release = (statistics.median(r[k] for r in runs) for k in range(3))
+                rows[engine, gc_on] = (build, back, release, size, cyclic)
+        for (engine, gc_on), (build, back, release, size, cyclic) in rows.items():
+            ours = rows["tinygrad_gd", gc_on]
+            ratio = (build + back) / (ours[0] + ours[1])
+            print(
+                f"{engine:<14}{'on' if gc_on else 'off':>4}{build:>9.0f}{back:>10.0f}"
+                f"{release:>9.0f}{build + back:>11.0f}{ratio:>8.2f}{size:>8.0f}{cyclic:>8.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""tinygrad_gd: scalar reverse-mode automatic differentiation for learning gradient descent.
+
+>>> from tinygrad_gd import Value, grad
+>>> error = lambda w: ((w * 0.1).sigmoid() - 0.3) ** 2
+>>> w = Value(0.5)
+>>> error(w).backward()
+>>> w.grad == grad(error)(0.5)
+True
+"""
+
+from tinygrad_gd.autodiff import grad, gradients, no_grad, value_and_grad
+from tinygrad_gd.value import TracingError, Value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TracingError",
+    "Value",
+    "__version__",
+    "grad",
+    "gradients",
+    "no_grad",
+    "value_and_grad",
+]

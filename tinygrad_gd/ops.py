@@ -1,0 +1,230 @@
+"""The rule table: every primitive operation and its local partial derivatives.
+
+Each row is an :class:`Op`. Its ``partials(*operands, out)`` gives one local
+partial derivative per operand, written with ordinary operators (``+ - * /``)
+and with the ops of this table called as functions (``LOG(a)``, ``STEP(a)``).
+That single definition serves every consumer:
+
+* called on floats it gives numbers (plain backward);
+* called on ``Value`` nodes it builds a graph (higher-order derivatives);
+* called on symbolic expressions it prints a formula (explain, compile).
+
+Rules may use: the operands and ``out`` (the op's own result), numbers, the
+operators ``+ - * /`` and unary ``-``, and the ops in this module. They never
+use ``**`` on their operands (Python's float ``**`` can return a complex
+number); they call :func:`power` instead.
+
+Forwards come in two forms: ``forward`` is the fast path on Python floats and
+may raise at a domain edge (``math.log(0)``); ``ufunc`` is the numpy form,
+which gives the IEEE answer there (``-inf``, ``nan``) and evaluates whole
+arrays. :meth:`Op.evaluate` tries the first and falls back to the second, so
+a user sees ``inf`` or ``nan``, never a bare "math domain error".
+
+>>> MUL.evaluate(3.0, 4.0), LOG.evaluate(0.0), EXP.evaluate(1000.0)
+(12.0, -inf, inf)
+>>> SIGMOID.partials(0.0, 0.5)  # σ'(0) = σ(0)(1 - σ(0))
+(0.25,)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "Op", "power",
+]  # fmt: skip
+
+# Binding strength of each notation, for parenthesizing printed formulas.
+ATOM, POWER, UNARY, PRODUCT, SUM = 5, 4, 3, 2, 1
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One primitive: its forward on floats and arrays, and its local partials.
+
+    >>> TANH.name, TANH.arity, TANH.notation
+    ('tanh', 1, 'tanh({0})')
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., float]
+    ufunc: Callable[..., Any]
+    partials: Callable[..., tuple[Any, ...]] = field(repr=False)
+    notation: str
+    precedence: int = ATOM
+
+    def evaluate(self, *operands: float) -> float:
+        """The forward on floats, with the IEEE result at domain edges.
+
+        >>> DIV.evaluate(1.0, 0.0), SQRT.evaluate(-1.0)
+        (inf, nan)
+        """
+        try:
+            return self.forward(*operands)
+        except (ArithmeticError, ValueError):  # math's domain errors and overflow
+            with np.errstate(all="ignore"):
+                return float(self.ufunc(*operands))
+
+    def __call__(self, *operands: Any) -> Any:
+        """Apply the op: numbers give a float, arrays an array, nodes a node.
+
+        Any operand that is not a number or an array is asked to build the
+        result itself through its class's ``apply(op, *operands)``; that is how
+        ``Value`` records a node and how a symbolic expression prints one.
+
+        >>> EXP(0.0), EXP(np.array([0.0, 1000.0]))
+        (1.0, array([ 1., inf]))
+        """
+        for operand in operands:
+            if isinstance(operand, np.ndarray):
+                with np.errstate(all="ignore"):
+                    return self.ufunc(*operands)
+            if not isinstance(operand, (int, float)):
+                return type(operand).apply(self, *operands)
+        return self.evaluate(*operands)
+
+    def format(self, *operands: str) -> str:
+        """The op written out with already-printed operands.
+
+        >>> ADD.format("x", "y"), SIGMOID.format("sop")
+        ('x + y', 'sigmoid(sop)')
+        """
+        return self.notation.format(*operands)
+
+
+def _stable_sigmoid(a: float) -> float:
+    # exp(-|a|) never overflows, so sigmoid(±1000) is exact and silent.
+    e = math.exp(-abs(a))
+    return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
+
+
+def _stable_sigmoid_array(a: Any) -> Any:
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# At a kink the subgradient 0 is used (as PyTorch does): relu'(0) = 0, |x|'(0) = 0.
+def _step(a: float) -> float:
+    return 1.0 if a > 0 else 0.0
+
+
+def _sign(a: float) -> float:
+    return 1.0 if a > 0 else -1.0 if a < 0 else 0.0
+
+
+def _step_array(a: Any) -> Any:
+    return np.where(a > 0, 1.0, 0.0)
+
+
+def _sign_array(a: Any) -> Any:
+    return np.where(a > 0, 1.0, np.where(a < 0, -1.0, 0.0))
+
+
+# max() keeps a nan operand, so relu(nan) is nan, as np.maximum gives.
+def _relu(a: float) -> float:
+    return max(a, 0.0)
+
+
+# fmt: off
+ADD = Op("add", 2, operator.add, np.add,
+         lambda a, b, out: (1.0, 1.0),
+         "{0} + {1}", SUM)
+SUB = Op("sub", 2, operator.sub, np.subtract,
+         lambda a, b, out: (1.0, -1.0),
+         "{0} - {1}", SUM)
+MUL = Op("mul", 2, operator.mul, np.multiply,
+         lambda a, b, out: (b, a),
+         "{0} * {1}", PRODUCT)
+DIV = Op("div", 2, operator.truediv, np.divide,
+         lambda a, b, out: (1.0 / b, -out / b),                  # d(a/b)/db = -a/b²
+         "{0} / {1}", PRODUCT)
+NEG = Op("neg", 1, operator.neg, np.negative,
+         lambda a, out: (-1.0,),
+         "-{0}", UNARY)
+POW: Op = Op("pow", 2, math.pow, np.power,
+         lambda a, b, out: (b * POW(a, b - 1.0), out * LOG(a)),  # log(a): nan for a < 0
+         "{0} ** {1}", POWER)
+EXP = Op("exp", 1, math.exp, np.exp,
+         lambda a, out: (out,),
+         "exp({0})")
+LOG: Op = Op("log", 1, math.log, np.log,
+         lambda a, out: (1.0 / a,),
+         "log({0})")
+SIGMOID = Op("sigmoid", 1, _stable_sigmoid, _stable_sigmoid_array,
+             lambda a, out: (out * (1.0 - out),),                # σ' = σ(1 - σ)
+             "sigmoid({0})")
+TANH = Op("tanh", 1, math.tanh, np.tanh,
+          lambda a, out: (1.0 - out * out,),
+          "tanh({0})")
+STEP: Op = Op("step", 1, _step, _step_array,
+          lambda a, out: (0.0,),
+          "step({0})")
+RELU = Op("relu", 1, _relu, lambda a: np.maximum(a, 0.0),
+          lambda a, out: (STEP(a),),
+          "relu({0})")
+SIGN: Op = Op("sign", 1, _sign, _sign_array,
+          lambda a, out: (0.0,),
+          "sign({0})")
+ABS = Op("abs", 1, abs, np.abs,
+         lambda a, out: (SIGN(a),),
+         "abs({0})")
+SQRT = Op("sqrt", 1, math.sqrt, np.sqrt,
+          lambda a, out: (0.5 / out,),
+          "sqrt({0})")
+SIN: Op = Op("sin", 1, math.sin, np.sin,
+         lambda a, out: (COS(a),),
+         "sin({0})")
+COS: Op = Op("cos", 1, math.cos, np.cos,
+         lambda a, out: (-SIN(a),),
+         "cos({0})")
+# fmt: on
+
+
+def _number_text(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else repr(float(n))
+
+
+@functools.cache
+def power(n: float) -> Op:
+    """The op x ↦ x**n for a fixed number n: one cached row per exponent.
+
+    >>> power(2).evaluate(-3.0), power(2).partials(-3.0, 9.0)
+    (9.0, (-6.0,))
+    >>> power(-1).evaluate(0.0)
+    inf
+    """
+    n = float(n)
+    if n == 1.0:
+        derivative: Callable[..., tuple[Any, ...]] = lambda a, out: (1.0,)  # noqa: E731
+    elif n == 2.0:
+        derivative = lambda a, out: (2.0 * a,)  # noqa: E731  (spares the node a**1)
+    else:
+        derivative = lambda a, out: (n * power(n - 1.0)(a),)  # noqa: E731
+    exponent = _number_text(n)
+    if n < 0:
+        exponent = f"({exponent})"
+    return Op(
+        "pow",
+        1,
+        lambda a: math.pow(a, n),
+        lambda a: np.power(a, n),
+        derivative,
+        "{0} ** " + exponent,
+        POWER,
+    )
+
+
+OPS: tuple[Op, ...] = (
+    ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SIGMOID, TANH, STEP, RELU, SIGN, ABS, SQRT,
+    SIN, COS,
+)  # fmt: skip
+"""Every fixed row of the table; :func:`power` makes the rows x**n on demand."""
