@@ -8,15 +8,17 @@
 True
 """
 
-from tinygrad_gd.autodiff import grad, gradients, no_grad, value_and_grad
-from tinygrad_gd.value import TracingError, Value
+from tinygrad_gd.autodiff import detect_anomaly, grad, gradients, no_grad, value_and_grad
+from tinygrad_gd.value import AnomalyError, TracingError, Value
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "TracingError",
     "Value",
     "__version__",
+    "detect_anomaly",
     "grad",
     "gradients",
     "no_grad",

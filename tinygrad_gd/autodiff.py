@@ -23,7 +23,7 @@ from typing import Any
 
 from tinygrad_gd.value import Value, adjoints, graph_mode
 
-__all__ = ["gradients", "grad", "no_grad", "value_and_grad"]
+__all__ = ["detect_anomaly", "gradients", "grad", "no_grad", "value_and_grad"]
 
 
 def gradients(
@@ -148,6 +148,26 @@ def no_grad() -> Iterator[None]:
     ()
     """
     with graph_mode(record=False):
+        yield
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside the block, the first non-finite result raises ``AnomalyError``.
+
+    Forward: an op whose result is inf or nan. Backward: the first op whose
+    gradient flow is inf or nan. The error names the op, its operand values
+    and the line of user code that made the node. Outside the block the
+    engine pays nothing for this; inside, each op records where it was made.
+
+    >>> x = Value(0.0)
+    >>> with detect_anomaly():
+    ...     x.log()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tinygrad_gd.value.AnomalyError: log(0.0) gave -inf
+      made at ...
+    """
+    with graph_mode(detect_anomaly=True):
         yield
 
 

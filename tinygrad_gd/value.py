@@ -15,7 +15,11 @@ exactly as the chain rule does: dE/dw = dE/dpred · dpred/dsop · dsop/dw.
 
 from __future__ import annotations
 
+import linecache
+import math
 import numbers
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,7 +50,15 @@ from tinygrad_gd.ops import (
     power,
 )
 
-__all__ = ["GraphMode", "TracingError", "Value", "adjoints", "graph_mode", "reverse_topological_order"]
+__all__ = [
+    "AnomalyError",
+    "GraphMode",
+    "TracingError",
+    "Value",
+    "adjoints",
+    "graph_mode",
+    "reverse_topological_order",
+]
 
 
 @dataclass(frozen=True)
@@ -55,10 +67,13 @@ class GraphMode:
 
     ``record``: build the graph (``no_grad`` turns it off). ``tracing``: a
     function is being traced, so its control flow must not read a value.
+    ``detect_anomaly``: the first non-finite result, forward or backward,
+    raises :class:`AnomalyError` naming the op and the line that made it.
     """
 
     record: bool = True
     tracing: bool = False
+    detect_anomaly: bool = False
 
 
 _EAGER = GraphMode()
@@ -153,25 +168,25 @@ class Value:
     # -- arithmetic -------------------------------------------------------------
 
     def __add__(self, other: Value | float) -> Value:
-        return _record(ADD, self, _as_value(other))
+        return _record(ADD, self, other if isinstance(other, Value) else _as_value(other))
 
     def __radd__(self, other: float) -> Value:
         return _record(ADD, _as_value(other), self)
 
     def __sub__(self, other: Value | float) -> Value:
-        return _record(SUB, self, _as_value(other))
+        return _record(SUB, self, other if isinstance(other, Value) else _as_value(other))
 
     def __rsub__(self, other: float) -> Value:
         return _record(SUB, _as_value(other), self)
 
     def __mul__(self, other: Value | float) -> Value:
-        return _record(MUL, self, _as_value(other))
+        return _record(MUL, self, other if isinstance(other, Value) else _as_value(other))
 
     def __rmul__(self, other: float) -> Value:
         return _record(MUL, _as_value(other), self)
 
     def __truediv__(self, other: Value | float) -> Value:
-        return _record(DIV, self, _as_value(other))
+        return _record(DIV, self, other if isinstance(other, Value) else _as_value(other))
 
     def __rtruediv__(self, other: float) -> Value:
         return _record(DIV, _as_value(other), self)
@@ -290,6 +305,17 @@ class TracingError(TypeError):
     """A traced function read a concrete value (a branch, ``float()``, ...)."""
 
 
+class AnomalyError(FloatingPointError):
+    """Under ``detect_anomaly``, an op's result or gradient was not finite."""
+
+
+class _SitedValue(Value):
+    """A node made under ``detect_anomaly``: it remembers the line that made it."""
+
+    __slots__ = ("_site",)
+    _site: tuple[str, int]
+
+
 _next_stamp = count().__next__
 _new_value = object.__new__
 _stamp = attrgetter("_stamp")
@@ -301,19 +327,52 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
         data = op.forward(a.data) if b is None else op.forward(a.data, b.data)
     except (ArithmeticError, ValueError):
         data = op.evaluate(a.data) if b is None else op.evaluate(a.data, b.data)
-    node = _new_value(Value)
+    mode = _mode.get()
+    node = _new_value(Value if mode is _EAGER or not mode.detect_anomaly else _SitedValue)
     node.data = data
     node.grad = 0.0
     node.label = ""
-    if _mode.get().record:
-        node._op = op
-        node._a = a
-        node._b = b
-    else:
-        node._op = node._a = node._b = None
+    node._op = op
+    node._a = a
+    node._b = b
     node._stamp = _next_stamp()
     node._adjoint = None
+    if mode is not _EAGER:  # the one check the default mode pays for
+        _apply_mode(mode, node)
     return node
+
+
+def _apply_mode(mode: GraphMode, node: Value) -> None:
+    if isinstance(node, _SitedValue):
+        node._site = _user_site()
+        if not math.isfinite(node.data):
+            raise AnomalyError(f"{_describe(node)} gave {node.data}{_where(node)}")
+    if not mode.record:
+        node._op = node._a = node._b = None
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_site() -> tuple[str, int]:
+    """The first frame outside this package: the user's line that made a node."""
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def _describe(node: Value) -> str:
+    operands = ", ".join(repr(p.data) for p in node.parents)
+    return f"{node._op.name if node._op else 'leaf'}({operands})"
+
+
+def _where(node: Value) -> str:
+    if not isinstance(node, _SitedValue):
+        return ""
+    filename, line = node._site
+    code = linecache.getline(filename, line).strip()
+    return f"\n  made at {filename}:{line}" + (f": {code}" if code else "")
 
 
 def _as_value(x: Value | float) -> Value:
@@ -387,6 +446,8 @@ def adjoints(root: Value, create_graph: bool = False) -> Iterator[list[Value]]:
             _propagate_nodes(reached)
         else:
             _propagate_floats(reached)
+        if _mode.get().detect_anomaly:
+            _check_gradients(reached)
         yield reached
     finally:
         for node in reached:
@@ -423,6 +484,30 @@ def _propagate_nodes(order: list[Value]) -> None:
             flow = adjoint if partial == 1.0 else partial * adjoint  # x1 adds no node
             assert parent is not None
             parent._adjoint = flow if parent._adjoint is _REACHED else parent._adjoint + flow
+
+
+def _check_gradients(order: list[Value]) -> None:
+    """Find the first op whose backward flow is not finite, and name it."""
+    for user in order:
+        op, adjoint = user._op, _data(user._adjoint)
+        if op is None or not math.isfinite(adjoint):
+            continue
+        for operand, partial in zip(user.parents, _local_partials(user), strict=True):
+            if not math.isfinite(_data(partial) * adjoint):
+                raise AnomalyError(
+                    f"backward through {_describe(user)}: the gradient for operand "
+                    f"{operand.data!r} is {_data(partial) * adjoint} (local partial "
+                    f"{_data(partial)}, incoming gradient {adjoint}){_where(user)}"
+                )
+
+
+def _local_partials(node: Value) -> tuple[float, ...]:
+    assert node._op is not None and node._a is not None
+    operands = [x.data for x in (node._a, node._b, node) if x is not None]
+    try:
+        return node._op.partials(*operands)
+    except ArithmeticError:
+        return _ieee_partials(node._op, node)
 
 
 def _ieee_partials(op: Op, node: Value) -> tuple[float, ...]:
