@@ -7,13 +7,14 @@ Python. Two workloads: a graph of 100,000 binary ops with fan-out, and a chain
 of 1,000,000 nodes. Timings run with the garbage collector on, as users run
 code, and again with it off.
 
-    python benchmarks/engine.py [--nodes 100000] [--chain 1000000] [--repeat 3]
+    python benchmarks/engine.py [--nodes N] [--chain N] [--repeat N] [--loop-nodes N]
 
-Prints one table: nanoseconds per node to build the graph, to run backward
-and to release it (including the garbage collection that release needs),
-bytes per node while the graph is alive, objects per node that only the
-garbage collector can free (reference cycles), and each total as a ratio to
-tinygrad_gd.
+Prints one table per workload: nanoseconds per node to build the graph, to
+run backward and to release it (with the garbage collection that release
+needs); the same work as a training-style loop, where the collector runs when
+it decides to, and that loop's time as a ratio to tinygrad_gd; bytes per node
+while the graph is alive; objects per node that only the garbage collector
+can free (reference cycles).
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ except ImportError:  # pragma: no cover - an optional peer
     print("micrograd is not installed: pip install -r benchmarks/requirements.txt")
 
 
-def time_once(engine: str, workload: Workload, gc_on: bool) -> tuple[float, float, float]:
+def time_phases(engine: str, workload: Workload, gc_on: bool) -> tuple[float, float, float]:
+    """ns per node to build one graph, backpropagate it and release it."""
     build, backward = ENGINES[engine]
     gc.collect()
     (gc.enable if gc_on else gc.disable)()
@@ -131,6 +133,28 @@ def time_once(engine: str, workload: Workload, gc_on: bool) -> tuple[float, floa
         gc.enable()
     n = len(workload.ops)
     return (t1 - t0) / n * 1e9, (t2 - t1) / n * 1e9, (t3 - t2) / n * 1e9
+
+
+def time_loop(engine: str, workload: Workload, gc_on: bool, steps: int) -> float:
+    """ns per node of a training-style loop: build, backward, drop, repeat.
+
+    No explicit collection: the garbage collector runs when it decides to, as
+    in a user's program, so a graph made of reference cycles pays for them here.
+    """
+    build, backward = ENGINES[engine]
+    gc.collect()
+    (gc.enable if gc_on else gc.disable)()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            root = build(workload)
+            backward(root)
+            del root
+        elapsed = time.perf_counter() - t0
+    finally:
+        gc.enable()
+        gc.collect()
+    return elapsed / steps / len(workload.ops) * 1e9
 
 
 def memory_and_cycles(engine: str, workload: Workload) -> tuple[float, float]:
@@ -154,33 +178,42 @@ def memory_and_cycles(engine: str, workload: Workload) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nodes", type=int, default=100_000)
-    parser.add_argument("--chain", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--nodes", type=int, default=100_000, help="binary ops in the graph")
+    parser.add_argument("--chain", type=int, default=1_000_000, help="chain length (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument(
+        "--loop-nodes", type=int, default=1_000_000, help="nodes built in all by one loop"
+    )
     args = parser.parse_args()
-    sys.setrecursionlimit(10 * args.chain + 10_000)  # micrograd's topological sort recurses
+    sys.setrecursionlimit(10 * max(args.chain, args.nodes) + 10_000)  # micrograd recurses
 
-    print(f"Python {sys.version.split()[0]}; medians of {args.repeat} runs; ns per node")
-    for workload in (mixed_graph(args.nodes), chain(args.chain)):
+    print(f"Python {sys.version.split()[0]}; ns per node (medians of {args.repeat} runs)")
+    print("phases: one graph built, backpropagated, released (with the collection it needs)")
+    print("loop: build + backward + drop, repeated, the collector left to itself")
+    workloads = [mixed_graph(args.nodes)] + ([chain(args.chain)] if args.chain else [])
+    for workload in workloads:
         print(f"\n{workload.name}")
-        header = (
-            f"{'engine':<14}{'gc':>4}{'build':>9}{'backward':>10}{'release':>9}"
-            f"{'build+bwd':>11}{'x ours':>8}{'bytes':>8}{'cycles':>8}"
+        print(
+            f"{'engine':<14}{'gc':>4}{'build':>8}{'backward':>10}{'release':>9}{'total':>8}"
+            f"{'loop':>8}{'loop vs ours':>14}{'bytes':>7}{'cycles':>8}"
         )
-        print(header)
         rows = {}
         for engine in ENGINES:
             size, cyclic = memory_and_cycles(engine, workload)
             for gc_on in (True, False):
-                runs = [time_once(engine, workload, gc_on) for _ in range(args.repeat)]
-                build, back, release = (statistics.median(r[k] for r in runs) for k in range(3))
-                rows[engine, gc_on] = (build, back, release, size, cyclic)
-        for (engine, gc_on), (build, back, release, size, cyclic) in rows.items():
-            ours = rows["tinygrad_gd", gc_on]
-            ratio = (build + back) / (ours[0] + ours[1])
+                phases = [time_phases(engine, workload, gc_on) for _ in range(args.repeat)]
+                build, back, release = (statistics.median(r[k] for r in phases) for k in range(3))
+                steps = max(1, args.loop_nodes // len(workload.ops))
+                loop = statistics.median(
+                    time_loop(engine, workload, gc_on, steps) for _ in range(args.repeat)
+                )
+                rows[engine, gc_on] = (build, back, release, loop, size, cyclic)
+        for (engine, gc_on), (build, back, release, loop, size, cyclic) in rows.items():
+            ratio = loop / rows["tinygrad_gd", gc_on][3]
             print(
-                f"{engine:<14}{'on' if gc_on else 'off':>4}{build:>9.0f}{back:>10.0f}"
-                f"{release:>9.0f}{build + back:>11.0f}{ratio:>8.2f}{size:>8.0f}{cyclic:>8.2f}"
+                f"{engine:<14}{'on' if gc_on else 'off':>4}{build:>8.0f}{back:>10.0f}"
+                f"{release:>9.0f}{build + back + release:>8.0f}{loop:>8.0f}{ratio:>13.2f}x"
+                f"{size:>7.0f}{cyclic:>8.2f}"
             )
 
 

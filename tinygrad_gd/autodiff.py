@@ -51,14 +51,11 @@ def gradients(
             raise TypeError(f"gradients: xs[{i}] must be a Value, got {type(x).__name__}")
     with adjoints(y, create_graph):
         found = [x._adjoint for x in targets]
-    # None: y does not depend on x. A float in a created graph: a constant.
-    return tuple(
-        _as_node(0.0 if d is None else d) if create_graph else 0.0 if d is None else d
-        for d in found
-    )
+    return tuple(_as_node(d) for d in found) if create_graph else tuple(found)
 
 
 def _as_node(d: Value | float) -> Value:
+    # In a created graph a constant derivative (1.0 from y = x + c) is a plain float.
     return d if isinstance(d, Value) else Value(d)
 
 
@@ -94,8 +91,10 @@ def value_and_grad(
                     f"argument {i} of {_name(f)} must be a real number or a Value "
                     f"to be differentiated, got {type(arg).__name__}"
                 )
-            if not isinstance(arg, Value):
-                args_list[i] = Value(float(arg))
+            # A Value argument is differentiated through a fresh alias (x * 1, exact
+            # for every float), so that f's own uses of the same node, say through a
+            # closure in a nested grad, stay outside this derivative.
+            args_list[i] = arg * 1.0 if isinstance(arg, Value) else Value(float(arg))
         nested = _nesting.get() > 0 or any(isinstance(args[i], Value) for i in wanted)
         token = _nesting.set(_nesting.get() + 1)
         try:

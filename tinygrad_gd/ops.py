@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ import numpy as np
 
 __all__ = [
     "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
-    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "Op", "power",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "power",
 ]  # fmt: skip
 
 # Binding strength of each notation, for parenthesizing printed formulas.
@@ -84,13 +85,17 @@ class Op:
         >>> EXP(0.0), EXP(np.array([0.0, 1000.0]))
         (1.0, array([ 1., inf]))
         """
+        numpy_scalars = False
         for operand in operands:
+            if isinstance(operand, (int, float)):
+                continue
             if isinstance(operand, np.ndarray):
                 with np.errstate(all="ignore"):
                     return self.ufunc(*operands)
-            if not isinstance(operand, (int, float)):
+            if not isinstance(operand, numbers.Real):
                 return type(operand).apply(self, *operands)
-        return self.evaluate(*operands)
+            numpy_scalars = True  # np.float32, np.int64: numbers, but not Python's
+        return self.evaluate(*map(float, operands) if numpy_scalars else operands)
 
     def format(self, *operands: str) -> str:
         """The op written out with already-printed operands.
@@ -129,6 +134,14 @@ def _sign_array(a: Any) -> Any:
     return np.where(a > 0, 1.0, np.where(a < 0, -1.0, 0.0))
 
 
+def _xlogy(x: float, y: float) -> float:
+    return 0.0 if x == 0 and y == y else x * math.log(y)  # y == y: y is not nan
+
+
+def _xlogy_array(x: Any, y: Any) -> Any:
+    return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log(y))
+
+
 # max() keeps a nan operand, so relu(nan) is nan, as np.maximum gives.
 def _relu(a: float) -> float:
     return max(a, 0.0)
@@ -151,7 +164,7 @@ NEG = Op("neg", 1, operator.neg, np.negative,
          lambda a, out: (-1.0,),
          "-{0}", UNARY)
 POW: Op = Op("pow", 2, math.pow, np.power,
-         lambda a, b, out: (b * POW(a, b - 1.0), out * LOG(a)),  # log(a): nan for a < 0
+         lambda a, b, out: (b * POW(a, b - 1.0), XLOGY(out, a)),  # out·log(a); nan for a < 0
          "{0} ** {1}", POWER)
 EXP = Op("exp", 1, math.exp, np.exp,
          lambda a, out: (out,),
@@ -165,6 +178,10 @@ SIGMOID = Op("sigmoid", 1, _stable_sigmoid, _stable_sigmoid_array,
 TANH = Op("tanh", 1, math.tanh, np.tanh,
           lambda a, out: (1.0 - out * out,),
           "tanh({0})")
+# x·log(y), but 0 where x is 0: d(a**b)/db at a = 0 is 0 (0**b is flat), not 0·(-inf).
+XLOGY: Op = Op("xlogy", 2, _xlogy, _xlogy_array,
+               lambda x, y, out: (LOG(y), x / y),
+               "xlogy({0}, {1})")
 STEP: Op = Op("step", 1, _step, _step_array,
           lambda a, out: (0.0,),
           "step({0})")
@@ -193,18 +210,24 @@ def _number_text(n: float) -> str:
     return str(int(n)) if float(n).is_integer() else repr(float(n))
 
 
-@functools.cache
 def power(n: float) -> Op:
-    """The op x ↦ x**n for a fixed number n: one cached row per exponent.
+    """The op x ↦ x**n for a fixed number n: one row per exponent, made once.
 
     >>> power(2).evaluate(-3.0), power(2).partials(-3.0, 9.0)
     (9.0, (-6.0,))
-    >>> power(-1).evaluate(0.0)
-    inf
+    >>> power(-1).evaluate(0.0), power(2) is power(2.0)
+    (inf, True)
     """
-    n = float(n)
-    if n == 1.0:
-        derivative: Callable[..., tuple[Any, ...]] = lambda a, out: (1.0,)  # noqa: E731
+    return _power(float(n))
+
+
+@functools.cache
+def _power(n: float) -> Op:
+    derivative: Callable[..., tuple[Any, ...]]
+    if n == 0.0:
+        derivative = lambda a, out: (0.0,)  # noqa: E731  (x**0 is flat, even at 0)
+    elif n == 1.0:
+        derivative = lambda a, out: (1.0,)  # noqa: E731
     elif n == 2.0:
         derivative = lambda a, out: (2.0 * a,)  # noqa: E731  (spares the node a**1)
     else:
@@ -224,7 +247,7 @@ def power(n: float) -> Op:
 
 
 OPS: tuple[Op, ...] = (
-    ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, SIGMOID, TANH, STEP, RELU, SIGN, ABS, SQRT,
-    SIN, COS,
+    ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, XLOGY, SIGMOID, TANH, STEP, RELU, SIGN, ABS,
+    SQRT, SIN, COS,
 )  # fmt: skip
 """Every fixed row of the table; :func:`power` makes the rows x**n on demand."""

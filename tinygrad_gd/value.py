@@ -24,8 +24,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from itertools import count
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -108,7 +106,7 @@ class Value:
 
     # Parents sit in two slots rather than a tuple: one object per node keeps
     # the garbage collector's work, and the memory, per node low.
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_stamp", "_adjoint")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_users", "_adjoint")
 
     data: float
     grad: Any  # a float; a Value only inside gradients(create_graph=True)
@@ -116,8 +114,8 @@ class Value:
     _op: Op | None
     _a: Value | None
     _b: Value | None
-    _stamp: int
-    _adjoint: Any
+    _users: int  # only during a graph walk: how many users are still pending
+    _adjoint: Any  # d root / d self during a backward pass; 0.0 outside one
 
     def __init__(self, data: float, label: str = "") -> None:
         if not (type(data) is float or isinstance(data, numbers.Real)):
@@ -131,8 +129,8 @@ class Value:
         self.grad = 0.0
         self.label = label
         self._op = self._a = self._b = None
-        self._stamp = _next_stamp()
-        self._adjoint = None
+        self._users = 0
+        self._adjoint = 0.0
 
     @classmethod
     def apply(cls, op: Op, *operands: Value | float) -> Value:
@@ -316,9 +314,7 @@ class _SitedValue(Value):
     _site: tuple[str, int]
 
 
-_next_stamp = count().__next__
 _new_value = object.__new__
-_stamp = attrgetter("_stamp")
 
 
 def _record(op: Op, a: Value, b: Value | None = None) -> Value:
@@ -335,8 +331,8 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
     node._op = op
     node._a = a
     node._b = b
-    node._stamp = _next_stamp()
-    node._adjoint = None
+    node._users = 0
+    node._adjoint = 0.0
     if mode is not _EAGER:  # the one check the default mode pays for
         _apply_mode(mode, node)
     return node
@@ -390,68 +386,71 @@ def _data(x: Value | float) -> float:
 def reverse_topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, each after all the nodes that use it.
 
-    Iterative, so a chain of a million nodes is fine. A node is always made
-    after its operands, so sorting by creation stamp puts it after its users.
+    Kahn's algorithm, run backwards and without recursion, so a chain of a
+    million nodes is fine: count each node's users within root's graph, then
+    emit a node once all its users have been emitted. The counts live in the
+    nodes (a slot that is 0 between walks), which spares a set of visited
+    nodes and a sort.
 
     >>> x = Value(1.0, label="x")
     >>> [n.label or n.op.name for n in reverse_topological_order(x.exp() * x)]
     ['mul', 'exp', 'x']
     """
-    seen = {root}
-    stack = [root]
-    visit, push, pop = seen.add, stack.append, stack.pop
-    while stack:
-        node = pop()
-        a, b = node._a, node._b
-        if a is not None and a not in seen:
-            visit(a)
-            push(a)
-        if b is not None and b not in seen:
-            visit(b)
-            push(b)
-    return sorted(seen, key=_stamp, reverse=True)
-
-
-# Marks a node reached by a backward pass that builds a graph: its adjoint
-# starts as this, and the first flow into it replaces it (0.0 + flow would
-# cost a node).
-_REACHED = object()
+    reached = [root]
+    try:
+        for node in reached:  # grows while iterated: a breadth-first walk
+            a, b = node._a, node._b
+            if a is not None:
+                if not a._users:
+                    reached.append(a)
+                a._users += 1
+            if b is not None:
+                if not b._users:
+                    reached.append(b)
+                b._users += 1
+        order = []
+        ready = [root]
+        while ready:
+            node = ready.pop()
+            order.append(node)
+            a, b = node._a, node._b
+            if a is not None:
+                a._users -= 1
+                if not a._users:
+                    ready.append(a)
+            if b is not None:
+                b._users -= 1
+                if not b._users:
+                    ready.append(b)
+        return order
+    except BaseException:  # interrupted: leave every count at 0 for the next walk
+        for node in reached:
+            node._users = 0
+        raise
 
 
 @contextmanager
 def adjoints(root: Value, create_graph: bool = False) -> Iterator[list[Value]]:
     """Inside the block, each node's ``_adjoint`` is d root / d node.
 
-    Yields the nodes in reverse topological order; afterwards every adjoint is
-    None again. Outside a pass all adjoints are None, and the pass uses that:
-    setting a node's adjoint is how it marks the node as reached, which spares
-    a set of visited nodes. With ``create_graph`` the partials are evaluated on
-    the nodes themselves, so adjoints are Values with a graph of their own.
+    Yields the nodes in reverse topological order. Outside a pass every
+    adjoint is 0.0, so a pass needs no setting up and a node the root does
+    not depend on reads 0.0. With ``create_graph`` the partials are evaluated
+    on the nodes themselves, so adjoints are Values with a graph of their own.
     """
-    mark = _REACHED if create_graph else 0.0
-    root._adjoint = mark
-    reached = [root]
+    order = reverse_topological_order(root)
     try:
-        for node in reached:  # grows while iterated: a breadth-first walk
-            a, b = node._a, node._b
-            if a is not None and a._adjoint is None:
-                a._adjoint = mark
-                reached.append(a)
-            if b is not None and b._adjoint is None:
-                b._adjoint = mark
-                reached.append(b)
-        reached.sort(key=_stamp, reverse=True)
         root._adjoint = 1.0
         if create_graph:
-            _propagate_nodes(reached)
+            _propagate_nodes(order)
         else:
-            _propagate_floats(reached)
+            _propagate_floats(order)
         if _mode.get().detect_anomaly:
-            _check_gradients(reached)
-        yield reached
+            _check_gradients(order)
+        yield order
     finally:
-        for node in reached:
-            node._adjoint = None
+        for node in order:
+            node._adjoint = 0.0
 
 
 def _propagate_floats(order: list[Value]) -> None:
@@ -483,7 +482,9 @@ def _propagate_nodes(order: list[Value]) -> None:
         for parent, partial in zip((a, b), partials, strict=False):
             flow = adjoint if partial == 1.0 else partial * adjoint  # x1 adds no node
             assert parent is not None
-            parent._adjoint = flow if parent._adjoint is _REACHED else parent._adjoint + flow
+            total = parent._adjoint
+            # 0.0 + flow would add a node: the first flow is the adjoint itself.
+            parent._adjoint = flow if type(total) is float and total == 0.0 else total + flow
 
 
 def _check_gradients(order: list[Value]) -> None:
