@@ -9,6 +9,7 @@ True
 """
 
 from tinygrad_gd.autodiff import detect_anomaly, grad, gradients, no_grad, value_and_grad
+from tinygrad_gd.parse import parse
 from tinygrad_gd.value import AnomalyError, TracingError, Value
 
 __version__ = "0.1.0"
@@ -22,5 +23,6 @@ __all__ = [
     "grad",
     "gradients",
     "no_grad",
+    "parse",
     "value_and_grad",
 ]
