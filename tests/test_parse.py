@@ -187,6 +187,7 @@ FORBIDDEN = [
     ("x + ...", "constant Ellipsis", "...", 5),
     ("__import__", "names starting with '__' are reserved", "__import__", 1),
     ("x + __builtins__", "names starting with '__' are reserved", "__builtins__", 5),
+    ("__import__('os')", "names starting with '__' are reserved", "__import__", 1),
     ("foo(x)", "unknown function", "foo", 1),
     ("x.exp()", "attribute access", "x.exp", 1),
     ("exp(x)(y)", "calling what a call returns", "exp(x)", 1),

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from tinygrad_gd import __version__
 from tinygrad_gd.autodiff import value_and_grad
 from tinygrad_gd.ops import SIGMOID
+from tinygrad_gd.parse import FUNCTIONS, grad_command
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -60,6 +61,28 @@ def _build_parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=10_000, help="gradient-descent steps (default 10000)"
     )
     demo.set_defaults(run=_demo)
+
+    formula = commands.add_parser(
+        "grad",
+        help="the value and gradient of a formula typed as text",
+        description=(
+            "Print the value of EXPR and its derivative with respect to each variable. "
+            "EXPR uses numbers, variable names, + - * / **, and the functions "
+            f"{', '.join(sorted(FUNCTIONS))}; it is parsed, never run as Python. "
+            "An EXPR that starts with '-' needs a space in front (' -x') or must come "
+            "last, after '--'."
+        ),
+    )
+    formula.add_argument("expr", metavar="EXPR", help='a formula, e.g. "sigmoid(w*x) - t"')
+    formula.add_argument(
+        "--at", action="append", default=[], metavar="NAME=NUMBER,...",
+        help="the value of every variable, e.g. w=0.5,x=0.1,t=0.3 (may repeat)",
+    )  # fmt: skip
+    formula.add_argument(
+        "--wrt", action="append", metavar="NAME,...",
+        help="differentiate with respect to these variables only (default: all)",
+    )  # fmt: skip
+    formula.set_defaults(run=lambda args: grad_command(args.expr, args.at, args.wrt))
     return parser
 
 

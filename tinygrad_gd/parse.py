@@ -35,17 +35,21 @@ import ast
 import inspect
 import math
 import numbers
-from collections.abc import Iterable
-from typing import Any
+import sys
+import unicodedata
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
+from tinygrad_gd.autodiff import gradients
 from tinygrad_gd.ops import ADD, DIV, MUL, NEG, OPS, POW, SUB, Op, power
 from tinygrad_gd.symbolic import Expr, number_text
 from tinygrad_gd.value import Value
 
 __all__ = [
-    "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Formula", "parse", "parse_point",
+    "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Formula", "grad_command", "parse",
+    "parse_point",
 ]  # fmt: skip
 
 MAX_LENGTH = 2000
@@ -103,6 +107,7 @@ _OPERATOR_HINTS: dict[type[ast.AST], str] = {
 # One step of a formula's program: a float is pushed, an int pushes that
 # argument, an op replaces the top ``arity`` entries by its result.
 _Step = float | int | Op
+_T = TypeVar("_T")
 
 
 class Formula:
@@ -267,19 +272,22 @@ class _Checker:
         return value
 
     def variable(self, node: ast.Name) -> int:
-        name = node.id
-        if name.startswith("__"):
-            raise self.error(node, "names starting with '__' are reserved")
+        name = self.name(node)
         if name in FUNCTIONS:
             raise self.error(node, f"function without a call (write {name}(...))")
         return self.variables.setdefault(name, len(self.variables))
+
+    def name(self, node: ast.Name) -> str:
+        if node.id.startswith("__"):
+            raise self.error(node, "names starting with '__' are reserved")
+        return node.id
 
     def function(self, node: ast.Call) -> Op:
         if node.keywords:
             raise self.error(node.keywords[0], "keyword argument is not allowed in a formula")
         if not isinstance(node.func, ast.Name):
             raise self.error(node.func, f"{self.kind(node.func)} is not allowed in a formula")
-        if node.func.id not in FUNCTIONS:
+        if self.name(node.func) not in FUNCTIONS:
             raise self.error(
                 node.func, f"unknown function (the functions: {', '.join(sorted(FUNCTIONS))})"
             )
@@ -349,10 +357,11 @@ def parse_point(text: str | Iterable[str], variables: Iterable[str]) -> dict[str
     values: dict[str, float] = {}
     for item in (item for text in texts for item in text.split(",")):
         name, equals, number = (part.strip() for part in item.partition("="))
+        name = unicodedata.normalize("NFKC", name)  # as Python reads names
         if not equals or not name:
             raise ValueError(f"expected NAME=NUMBER, got {item.strip()!r}")
         if name not in wanted:
-            raise ValueError(f"{name} is not a variable (the variables: {', '.join(wanted)})")
+            raise ValueError(f"{name} is not a variable (the variables: {_listing(wanted)})")
         if name in values:
             raise ValueError(f"{name} is given twice")
         try:
@@ -361,5 +370,69 @@ def parse_point(text: str | Iterable[str], variables: Iterable[str]) -> dict[str
             raise ValueError(f"{name}={number}: {number!r} is not a number") from None
     missing = [name for name in wanted if name not in values]
     if missing:
-        raise ValueError(f"no value for {', '.join(missing)} (the variables: {', '.join(wanted)})")
+        raise ValueError(f"no value for {', '.join(missing)} (the variables: {_listing(wanted)})")
     return {name: values[name] for name in wanted}
+
+
+def grad_command(expr: str, at: Iterable[str] = (), wrt: Iterable[str] | None = None) -> int:
+    """``tinygrad-gd grad``: print a formula's value and gradient at a point.
+
+    ``at`` holds ``NAME=NUMBER`` lists for every variable; ``wrt`` the
+    variables to differentiate with respect to (default: all). Returns the
+    exit status: 0, or 2 after a one-line message on standard error.
+
+    >>> grad_command("(sigmoid(w*x) - t) ** 2", ["w=0.5,x=0.1,t=0.3"], ["w"])
+    formula  (sigmoid(w * x) - t) ** 2
+    at       w = 0.5, x = 0.1, t = 0.3
+    value    0.04515514351256769
+    d/dw     0.010618232
+    0
+    """
+    try:
+        formula = parse(expr)
+        point = _for_option("--at", parse_point, list(at), formula.variables)
+        chosen = _for_option("--wrt", _choose, wrt, formula.variables)
+    except ValueError as error:
+        print(f"tinygrad-gd grad: error: {error}", file=sys.stderr)
+        return 2
+    leaves = {name: Value(number, label=name) for name, number in point.items()}
+    output = _as_node(formula(**leaves))
+    derivatives = gradients(output, [leaves[name] for name in chosen])
+    rows = [
+        ("formula", str(formula)),
+        ("at", ", ".join(f"{name} = {number!r}" for name, number in point.items()) or "-"),
+        ("value", repr(output.data)),
+        *((f"d/d{name}", repr(d)) for name, d in zip(chosen, derivatives, strict=True)),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    for label, text in rows:
+        print(f"{label:<{width}}{text}".rstrip())
+    return 0
+
+
+def _for_option(option: str, read: Callable[..., _T], *args: Any) -> _T:
+    try:
+        return read(*args)
+    except ValueError as error:
+        raise ValueError(f"{option}: {error}") from None
+
+
+def _choose(wrt: Iterable[str] | None, variables: tuple[str, ...]) -> list[str]:
+    """The variables named in ``wrt`` (comma-separated texts), in formula order."""
+    if wrt is None:
+        return list(variables)
+    names = {
+        unicodedata.normalize("NFKC", name.strip()) for text in wrt for name in text.split(",")
+    }
+    for name in sorted(names):
+        if name not in variables:
+            raise ValueError(f"{name!r} is not a variable (the variables: {_listing(variables)})")
+    return [name for name in variables if name in names]
+
+
+def _as_node(x: Value | float) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def _listing(names: Iterable[str]) -> str:
+    return ", ".join(names) or "none"

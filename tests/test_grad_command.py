@@ -1,0 +1,110 @@
+"""``tinygrad-gd grad EXPR --at ... [--wrt ...]``: value and gradient of a typed formula."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tinygrad_gd.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["grad", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def rows(out: str) -> dict[str, str]:
+    return dict(line.split(maxsplit=1) for line in out.splitlines())  # type: ignore[misc]
+
+
+def test_prints_the_value_and_every_partial_derivative(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "sigmoid(w*x) - t", "--at", "w=0.5,x=0.1,t=0.3")
+    assert status == 0 and err == ""
+    predicted = 1 / (1 + math.exp(-0.05))
+    slope = predicted * (1 - predicted)  # σ'(w·x), by hand
+    printed = rows(out)
+    assert printed["formula"] == "sigmoid(w * x) - t"
+    assert printed["at"] == "w = 0.5, x = 0.1, t = 0.3"
+    assert float(printed["value"]) == pytest.approx(predicted - 0.3, rel=1e-15)
+    assert float(printed["d/dw"]) == pytest.approx(slope * 0.1, rel=1e-14)
+    assert float(printed["d/dx"]) == pytest.approx(slope * 0.5, rel=1e-14)
+    assert float(printed["d/dt"]) == -1.0
+    assert list(printed) == ["formula", "at", "value", "d/dw", "d/dx", "d/dt"]
+
+
+def test_wrt_picks_variables_and_at_may_repeat(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(
+        capsys, "(sigmoid(w*x) - t) ** 2", "--at", "t=0.3", "--at", "x=0.1, w=0.5", "--wrt", "w"
+    )
+    assert status == 0
+    printed = rows(out)
+    assert printed["at"] == "w = 0.5, x = 0.1, t = 0.3"  # in the formula's order
+    assert [key for key in printed if key.startswith("d/")] == ["d/dw"]
+    assert float(printed["d/dw"]) == pytest.approx(0.0106182320, abs=1e-10)  # the tutorial's
+
+
+def test_a_formula_without_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "2 ** 3 - 1")
+    assert status == 0
+    assert rows(out) == {"formula": "7", "at": "-", "value": "7.0"}
+
+
+def test_ieee_results_are_printed_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "log(x)", "--at", "x=0")
+    assert status == 0
+    assert rows(out)["value"] == "-inf" and rows(out)["d/dx"] == "inf"
+
+
+def test_a_leading_minus_needs_a_space_or_double_dash(capsys: pytest.CaptureFixture[str]) -> None:
+    expected = {"formula": "-x ** 2", "at": "x = 3.0", "value": "-9.0", "d/dx": "-6.0"}
+    status, out, _ = run(capsys, " -x ** 2", "--at", "x=3")
+    assert status == 0 and rows(out) == expected
+    status, out, _ = run(capsys, "--at", "x=3", "--", "-x ** 2")
+    assert status == 0 and rows(out) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["x.real", "--at", "x=1"], "attribute access is not allowed in a formula: 'x.real'"),
+        (["x +", "--at", "x=1"], "invalid syntax"),
+        (["2 ** 10 ** 10"], "exponent 10000000000 is beyond"),
+        (["x * y", "--at", "x=1"], "--at: no value for y (the variables: x, y)"),
+        (["x", "--at", "x=1,y=2"], "--at: y is not a variable (the variables: x)"),
+        (["x", "--at", "x=one"], "--at: x=one: 'one' is not a number"),
+        (["x", "--at", "x"], "--at: expected NAME=NUMBER, got 'x'"),
+        (["x", "--at", "x=1", "--at", "x=2"], "--at: x is given twice"),
+        (["x", "--at", "x=1", "--wrt", "y"], "--wrt: 'y' is not a variable (the variables: x)"),
+        (["3", "--at", "x=1"], "--at: x is not a variable (the variables: none)"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_status_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("tinygrad-gd grad: error: ")
+    assert message in err
+
+
+def test_the_installed_command_reports_without_a_traceback() -> None:
+    command = [sys.executable, "-m", "tinygrad_gd", "grad", "__import__('os')", "--at", "x=1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "tinygrad-gd grad: error: names starting with '__' are reserved: "
+        "'__import__' at column 1\n"
+    )
+
+
+def test_help_lists_the_functions_of_the_rule_table(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["grad", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "abs, cos, exp, log, relu, sigmoid, sign, sin, sqrt, step, tanh" in text
+    assert "--at NAME=NUMBER,..." in text and "--wrt NAME,..." in text
