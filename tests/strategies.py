@@ -87,18 +87,16 @@ def _sign(a: float) -> float:
 
 
 def power_record(n: float) -> OpRecord:
-    """The record of the row x**n: x > 0 unless n is an integer; x != 0 if n <= 0.
-
-    x**0 leaves out x = 0, where its derivative is 0 but the rule gives nan
-    (pinned by an xfail test in test_ops).
-    """
+    """The record of the row x**n: x > 0 unless n is an integer; x != 0 if n < 0."""
     if not float(n).is_integer():
         domain = Operand(0.0, 10.0)
-    elif n <= 0:
+    elif n < 0:
         domain = NONZERO
     else:
         domain = ANYWHERE
-    return OpRecord(power(n), 1, lambda a: a**n, lambda a: (n * a ** (n - 1),), (domain,))
+    return OpRecord(
+        power(n), 1, lambda a: a**n, lambda a: (n * a ** (n - 1) if n else 0.0,), (domain,)
+    )
 
 
 POWER_EXPONENTS = (0, 1, 2, 3, 4, -1, -2, 0.5, 1.5, -0.5)
@@ -114,6 +112,8 @@ OP_RECORDS: tuple[OpRecord, ...] = (
     # A Value exponent: real only for a positive base.
     OpRecord(ops.POW, 2, lambda a, b: a**b, lambda a, b: (b * a ** (b - 1), a**b * math.log(a)),
              (Operand(0.0, 10.0), Operand(-3.0, 3.0))),
+    OpRecord(ops.XLOGY, 2, lambda a, b: 0.0 if a == 0 else a * math.log(b),
+             lambda a, b: (math.log(b), a / b), (ANYWHERE, POSITIVE)),
     OpRecord(ops.EXP, 1, math.exp, lambda a: (math.exp(a),), (ANYWHERE,)),
     OpRecord(ops.LOG, 1, math.log, lambda a: (1 / a,), (POSITIVE,)),
     OpRecord(ops.SIGMOID, 1, lambda a: 1 / (1 + math.exp(-a)),
@@ -198,33 +198,42 @@ reals = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 def expressions(draw: st.DrawFn, variables: int = 2, max_depth: int = 4) -> Expression:
     """A random expression over ``variables`` inputs (drawn in [-3, 3]) and every op.
 
-    Operands are drawn first; the op is then drawn among the records whose
-    domain admits them and whose result stays within ``BOUND``. When none does,
-    the first operand stands alone.
+    Each node draws its arity and op first, then its operands; operands that fall outside
+    the op's domain, or a result beyond ``BOUND``, are drawn again a few times.
+    If they still do not fit, the op is redrawn among the records that admit
+    the last operands, and failing that the first operand stands alone.
     """
     inputs = tuple(draw(reals) for _ in range(variables))
 
+    def leaf() -> tuple[Tree, float]:
+        if draw(st.integers(0, 3)) == 0:
+            constant = draw(reals)
+            return Constant(constant), constant
+        index = draw(st.integers(0, variables - 1))
+        return Variable(index), inputs[index]
+
+    def fits(record: OpRecord, values: list[float]) -> float | None:
+        if record.arity != len(values) or not record.admits(*values):
+            return None
+        result = record.reference(*values)
+        return result if abs(result) <= BOUND else None
+
     def build(depth: int) -> tuple[Tree, float]:
-        if depth == 0 or draw(st.integers(0, 3)) == 0:
-            if draw(st.integers(0, 3)) == 0:
-                constant = draw(reals)
-                return Constant(constant), constant
-            index = draw(st.integers(0, variables - 1))
-            return Variable(index), inputs[index]
-        arity = draw(st.integers(1, 2))
-        built = [build(depth - 1) for _ in range(arity)]
-        values = [value for _, value in built]
-        candidates = [
-            (record, result)
-            for record in OP_RECORDS
-            if record.arity == arity and record.admits(*values)
-            for result in [record.reference(*values)]
-            if abs(result) <= BOUND
-        ]
+        if depth == 0 or (depth < max_depth and draw(st.integers(0, 3)) == 0):
+            return leaf()
+        arity = draw(st.integers(1, 2))  # as many binary nodes as unary ones
+        record = draw(st.sampled_from([r for r in OP_RECORDS if r.arity == arity]))
+        for _ in range(3):
+            built = [build(depth - 1) for _ in range(record.arity)]
+            values = [value for _, value in built]
+            result = fits(record, values)
+            if result is not None:
+                return Node(record, tuple(tree for tree, _ in built)), result
+        candidates = [r for r in OP_RECORDS if fits(r, values) is not None]
         if not candidates:
             return built[0]
-        record, result = draw(st.sampled_from(candidates))
-        return Node(record, tuple(tree for tree, _ in built)), result
+        record = draw(st.sampled_from(candidates))
+        return Node(record, tuple(tree for tree, _ in built)), record.reference(*values)
 
     tree, _ = build(max_depth)
     return Expression(tree, inputs)

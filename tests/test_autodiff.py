@@ -184,15 +184,12 @@ def test_nested_grad_with_a_closure_over_the_outer_variable() -> None:
     assert grad(lambda x: x * grad(lambda y: x + y)(1.0))(3.0) == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="value_and_grad differentiates a Value argument in place: the inner grad's "
-    "y is the outer x itself, so d/dy (x·y) at y = x gives 2x instead of x "
-    "(perturbation confusion); JAX gives 1.0",
-)
 def test_inner_grad_at_the_outer_variable_treats_it_as_a_new_variable() -> None:
-    # d/dx [ d/dy (x·y) evaluated at y = x ] = d/dx [x] = 1.
+    # d/dx [ d/dy (x·y) evaluated at y = x ] = d/dx [x] = 1; confusing y with
+    # the outer x would differentiate x·x instead and give 2.
     assert grad(lambda x: grad(lambda y: x * y)(x))(3.0) == 1.0
+    # d/dx [ x · d/dy (x·y²) at y = x ] = d/dx [2x³] = 6x².
+    assert grad(lambda x: x * grad(lambda y: x * y * y)(x))(2.0) == 24.0
 
 
 # -- errors ---------------------------------------------------------------------------
