@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_gd import TracingError, Value, no_grad
+from tinygrad_gd import TracingError, Value, gradients, no_grad
 from tinygrad_gd.ops import Op
 from tinygrad_gd.value import graph_mode, reverse_topological_order
 
@@ -302,7 +302,16 @@ def _exploding_op() -> Op:
     return Op("explode", 1, lambda a: a, lambda a: a, partials, "explode({0})")
 
 
-def test_a_failed_backward_changes_no_grad() -> None:
+@pytest.mark.parametrize(
+    "differentiate",
+    [
+        Value.backward,
+        lambda y: gradients(y, list(reverse_topological_order(y))),
+        lambda y: gradients(y, list(reverse_topological_order(y)), create_graph=True),
+    ],
+    ids=["backward", "gradients", "gradients create_graph"],
+)
+def test_a_failed_pass_changes_no_grad(differentiate: Callable[[Value], Any]) -> None:
     x = Value(2.0)
     healthy = x * x
     healthy.backward()
@@ -310,14 +319,37 @@ def test_a_failed_backward_changes_no_grad() -> None:
     # The failing rule sits below a healthy part of the graph.
     y = Value.apply(_exploding_op(), x * 3.0) * x + x.exp()
     with pytest.raises(RuntimeError, match="rule failed"):
-        y.backward()
+        differentiate(y)
     assert x.grad == 4.0
-    assert y.grad == 0.0 and all(node.grad == 0.0 for node in reverse_topological_order(y)[:-1])
-    healthy.backward()  # the next backward still works
+    assert all(node.grad == 0.0 for node in reverse_topological_order(y) if node is not x)
+    healthy.backward()  # the next passes still work
     assert x.grad == 8.0
-    z = x.exp()
+    assert gradients(healthy, [x]) == (4.0,)
+    z = x.exp() * x
     z.backward()
-    assert x.grad == pytest.approx(8.0 + math.exp(2.0), rel=1e-15)
+    assert x.grad == pytest.approx(8.0 + 3 * math.exp(2.0), rel=1e-15)
+
+
+def test_backward_from_an_inner_node_ignores_its_other_users() -> None:
+    x = Value(2.0)
+    inner = x * x
+    outer = inner * 3.0  # a user of inner outside inner's own graph
+    inner.backward()
+    assert x.grad == 4.0 and outer.grad == 0.0
+    outer.backward()
+    assert x.grad == 4.0 + 12.0 and inner.grad == 1.0 + 3.0
+    x.backward()  # a leaf with users: d x / d x = 1
+    assert x.grad == 17.0
+
+
+def test_the_graph_can_grow_between_passes() -> None:
+    x = Value(1.5)
+    y = x.sin()
+    y.backward()
+    z = y * y + x  # new users of y and x after a pass
+    z.backward()
+    assert x.grad == pytest.approx(math.cos(1.5) + 2 * math.sin(1.5) * math.cos(1.5) + 1.0)
+    assert gradients(z, [x])[0] == pytest.approx(2 * math.sin(1.5) * math.cos(1.5) + 1.0)
 
 
 # -- graph modes ------------------------------------------------------------------
