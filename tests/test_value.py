@@ -103,6 +103,17 @@ def test_binary_operator_with_numbers_on_either_side(
     assert (a.grad, b.grad) == pytest.approx((2 * da, 2 * db), rel=1e-15)
 
 
+@pytest.mark.parametrize("scalar", [np.float64(2.0), np.float32(2.0), np.int64(2)])
+def test_numpy_scalars_combine_on_either_side(scalar: Any) -> None:
+    # Tutorial code indexes numpy arrays, so a weight often meets np.float64 on its left.
+    x = Value(3.0)
+    y = scalar * x + x * scalar - scalar**x
+    assert isinstance(y, Value)
+    assert y.data == 12.0 - 8.0
+    y.backward()
+    assert x.grad == pytest.approx(4.0 - 8.0 * math.log(2.0), rel=1e-15)
+
+
 def test_reflected_operators_keep_operand_order() -> None:
     v = Value(4.0)
     assert (2 - v).data == -2.0
