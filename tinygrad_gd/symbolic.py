@@ -83,6 +83,9 @@ class Expr:
     def __pow__(self, other: Expr | float) -> Expr:
         return Expr.apply(POW, self, other)
 
+    def __rpow__(self, other: float) -> Expr:
+        return Expr.apply(POW, other, self)
+
     def __neg__(self) -> Expr:
         return Expr.apply(NEG, self)
 
