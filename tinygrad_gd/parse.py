@@ -5,8 +5,9 @@ whitelist; it is never passed to ``eval``. A formula may hold
 
 * numbers (``2``, ``0.5``, ``1e-3``) and variable names (``w``, ``x1``, ``σ``);
 * the operators ``+ - * / **`` and unary ``-`` and ``+``;
-* calls of the rule table's functions, the rows written as calls:
-  ``abs cos exp log relu sigmoid sign sin sqrt step tanh``.
+* calls of the rule table's functions, the rows it writes as calls
+  (``exp log sigmoid tanh relu abs sqrt sin cos ...``; :data:`FUNCTIONS` has
+  them all).
 
 Anything else (attributes, subscripts, lambdas, comprehensions, strings,
 keyword or starred arguments, names starting with ``__``, constant exponents
@@ -61,7 +62,7 @@ MAX_EXPONENT = 1000.0
 
 # The functions are the rows the table writes as calls, so any formula the
 # library prints (explain, Expr) reads back here.
-FUNCTIONS: dict[str, Op] = {op.name: op for op in OPS if op.notation == op.name + "({0})"}
+FUNCTIONS: dict[str, Op] = {op.name: op for op in OPS if op.notation.startswith(op.name + "(")}
 """Name to rule-table op of every function a formula may call."""
 
 _OPERATORS: dict[type[ast.operator], Op] = {
