@@ -8,21 +8,28 @@
 True
 """
 
+from tinygrad_gd import data, nn, optim
 from tinygrad_gd.autodiff import detect_anomaly, grad, gradients, no_grad, value_and_grad
 from tinygrad_gd.parse import parse
+from tinygrad_gd.train import History, fit
 from tinygrad_gd.value import AnomalyError, TracingError, Value
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "History",
     "TracingError",
     "Value",
     "__version__",
+    "data",
     "detect_anomaly",
+    "fit",
     "grad",
     "gradients",
+    "nn",
     "no_grad",
+    "optim",
     "parse",
     "value_and_grad",
 ]

@@ -19,6 +19,7 @@ from tinygrad_gd import __version__
 from tinygrad_gd.autodiff import value_and_grad
 from tinygrad_gd.ops import SIGMOID
 from tinygrad_gd.parse import FUNCTIONS, grad_command
+from tinygrad_gd.train import add_train_arguments, run_train_command
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -83,6 +84,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="differentiate with respect to these variables only (default: all)",
     )  # fmt: skip
     formula.set_defaults(run=lambda args: grad_command(args.expr, args.at, args.wrt))
+
+    train = commands.add_parser(
+        "train",
+        help="train a small network on a built-in data set (two moons, XOR)",
+        description=(
+            "Train an MLP (hidden layers as given, one linear output) on a generated data "
+            "set; print progress, the final loss and the accuracy; optionally save the "
+            "parameters as JSON and plot the loss curve and the decision boundary."
+        ),
+    )
+    add_train_arguments(train)
+    train.set_defaults(run=run_train_command)
     return parser
 
 
