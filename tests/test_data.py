@@ -1,0 +1,87 @@
+"""data: the generated sets have the geometry, labels and reproducibility they promise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_gd.data import TUTORIAL_EXAMPLES, moons, tutorial_example, xor
+
+
+def test_xor_is_the_truth_table() -> None:
+    X, y = xor()
+    assert [(int(a), int(b), int(c)) for (a, b), c in zip(X, y, strict=True)] == [
+        (0, 0, 0),
+        (0, 1, 1),
+        (1, 0, 1),
+        (1, 1, 0),
+    ]
+    assert xor(labels=(-1, 1))[1].tolist() == [-1.0, 1.0, 1.0, -1.0]
+
+
+def test_noiseless_moons_lie_on_their_two_half_circles() -> None:
+    X, y = moons(101, noise=0.0, seed=0, labels=(-1, 1))
+    upper, lower = X[y == -1], X[y == 1]
+    assert len(upper) == 50 and len(lower) == 51
+    np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1.0)
+    assert np.all(upper[:, 1] >= -1e-12)  # the upper half of the unit circle
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1.0, lower[:, 1] - 0.5), 1.0)
+    assert np.all(lower[:, 1] <= 0.5 + 1e-12)  # the lower half around (1, 0.5)
+
+
+def test_moons_noise_has_the_asked_standard_deviation() -> None:
+    clean, _ = moons(4000, noise=0.0, seed=1)
+    noisy, _ = moons(4000, noise=0.1, seed=1)
+    # Same seed, same order: the difference is the noise alone.
+    assert np.std(noisy - clean) == pytest.approx(0.1, rel=0.05)
+    assert abs(np.mean(noisy - clean)) < 0.01
+
+
+def test_moons_are_reproducible_with_a_seed_and_shuffled() -> None:
+    first, labels = moons(100, seed=3)
+    again, _ = moons(100, seed=3)
+    other, _ = moons(100, seed=4)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    assert 0 < np.sum(labels[:50]) < 50  # classes are interleaved, not in two blocks
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 1}, "n must be an int >= 2"),
+        ({"n": 10.0}, "n must be an int >= 2"),
+        ({"noise": -0.1}, "noise must be a finite number >= 0"),
+        ({"labels": (1, 1)}, "labels must be two different numbers"),
+        ({"labels": (0, 1, 2)}, "labels must be two different numbers"),
+    ],
+)
+def test_bad_arguments_name_the_problem(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        moons(**kwargs)  # type: ignore[arg-type]
+
+
+def test_tutorial_examples_are_the_published_ones() -> None:
+    published = {
+        "one_input": ((0.1,), 0.3, 0.01, ()),
+        "two_inputs": ((0.1, 0.4), 0.3, 0.1, ()),
+        "ten_inputs": ((0.1, 0.4, 4.1, 4.3, 1.8, 2.0, 0.01, 0.9, 3.8, 1.6), 0.3, 0.01, ()),
+        "hidden_2": ((0.1, 0.4, 4.1), 0.2, 0.001, (2,)),
+        "hidden_5": ((0.1, 0.4, 4.1), 0.2, 0.001, (5,)),
+        "hidden_8": ((0.1, 0.4, 4.1), 0.2, 0.001, (8,)),
+    }
+    assert {
+        e.name: (e.inputs, e.target, e.learning_rate, e.hidden) for e in TUTORIAL_EXAMPLES
+    } == published
+
+
+def test_a_tutorial_example_builds_its_network() -> None:
+    example = tutorial_example("hidden_5")
+    model = example.model(seed=0)
+    assert repr(model) == "MLP(3, [5, 1], activation='sigmoid', bias=False)"
+    assert len(model.parameters()) == 3 * 5 + 5
+    assert example.X == [[0.1, 0.4, 4.1]] and example.y == [0.2]
+    assert repr(tutorial_example("one_input").model()) == (
+        "MLP(1, [1], activation='sigmoid', bias=False)"
+    )
+    with pytest.raises(ValueError, match="no tutorial example 'part9'; choose from one_input"):
+        tutorial_example("part9")

@@ -1,0 +1,161 @@
+"""io: JSON round trips are exact; a bad file is refused and leaves everything as it was."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_gd import data
+from tinygrad_gd.io import FORMAT, VERSION, ParameterFileError, load, save
+from tinygrad_gd.nn import MLP, HingeLoss
+from tinygrad_gd.optim import SGD, Adam
+from tinygrad_gd.train import fit
+
+
+def trained() -> tuple[MLP, Adam]:
+    X, y = data.moons(20, noise=0.1, seed=0, labels=(-1, 1))
+    model = MLP(2, [4, 1], activation=["tanh", "linear"], seed=0)
+    optimizer = Adam(model.parameters(), lr=0.05)
+    fit(model, X, y, loss=HingeLoss(), optimizer=optimizer, epochs=3)
+    return model, optimizer
+
+
+def test_a_round_trip_reproduces_predictions_exactly(tmp_path: Path) -> None:
+    model, _ = trained()
+    path = tmp_path / "model.json"
+    save(path, model)
+    copy = MLP(2, [4, 1], activation=["tanh", "linear"], seed=99)
+    load(path, copy)
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    assert np.array_equal(copy.predict(X), model.predict(X))
+    assert copy([0.3, -0.2]).data == model([0.3, -0.2]).data
+
+
+def test_the_file_is_plain_json_with_format_version_and_architecture(tmp_path: Path) -> None:
+    model, optimizer = trained()
+    save(str(tmp_path / "model.json"), model, optimizer)
+    document = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    assert document["format"] == FORMAT and document["version"] == VERSION == 1
+    assert document["model"] == "MLP(2, [4, 1], activation=['tanh', 'linear'], bias=True)"
+    assert document["parameters"] == model.state_dict()
+    assert document["optimizer"]["type"] == "Adam" and document["optimizer"]["steps"] == 3
+
+
+def test_optimizer_state_resumes_training_exactly(tmp_path: Path) -> None:
+    X, y = data.moons(20, noise=0.1, seed=0, labels=(-1, 1))
+    model, optimizer = trained()
+    save(tmp_path / "checkpoint.json", model, optimizer)
+    fit(model, X, y, loss=HingeLoss(), optimizer=optimizer, epochs=2)
+
+    resumed = MLP(2, [4, 1], activation=["tanh", "linear"], seed=7)
+    resumed_optimizer = Adam(resumed.parameters(), lr=0.05)
+    load(tmp_path / "checkpoint.json", resumed, resumed_optimizer)
+    fit(resumed, X, y, loss=HingeLoss(), optimizer=resumed_optimizer, epochs=2)
+    assert resumed.state_dict() == model.state_dict()
+    assert resumed_optimizer.state_dict() == optimizer.state_dict()
+
+
+def write(path: Path, document: Any) -> None:
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def saved_document(model: MLP, optimizer: Adam) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": repr(model),
+        "parameters": MLP(2, [4, 1], activation=["tanh", "linear"], seed=5).state_dict(),
+        "optimizer": Adam(optimizer.params).state_dict(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda text: text[: len(text) // 2], "not valid JSON"),
+        (lambda text: "", "not valid JSON"),
+        (lambda text: "\x00\xff garbage", "not valid JSON"),
+        (lambda text: "[1, 2, 3]", "not a tinygrad_gd parameter file"),
+        (lambda text: text.replace('"version": 1', '"version": 2'), "format version 2"),
+        (lambda text: text.replace("tanh", "relu"), r"holds parameters of MLP\(2, \[4, 1\]"),
+        (lambda text: text.replace('"parameters"', '"params"'), "has no 'parameters'"),
+        (lambda text: text.replace('"optimizer"', '"other"'), "has no optimizer state"),
+        (lambda text: text.replace('"bias": [', '"bias": [1e999, '), r"bias: expected a list"),
+        (lambda text: text.replace('"m": [0.0', '"m": [NaN'), r"'m'\[0\] must be a finite"),
+        (lambda text: text.replace('"steps": 0', '"steps": -3'), "steps must be an int >= 0"),
+        (lambda text: text.replace('"type": "Adam"', '"type": "SGD"'), "state is for SGD"),
+    ],
+)
+def test_a_bad_file_raises_and_leaves_model_and_optimizer_untouched(
+    tmp_path: Path, spoil: Callable[[str], str], message: str
+) -> None:
+    model, optimizer = trained()
+    path = tmp_path / "model.json"
+    write(path, saved_document(model, optimizer))
+    path.write_bytes(spoil(path.read_text(encoding="utf-8")).encode("latin-1"))
+    model_before, optimizer_before = model.state_dict(), optimizer.state_dict()
+    with pytest.raises(ParameterFileError, match=message) as raised:
+        load(path, model, optimizer)
+    assert str(raised.value).startswith(str(path))
+    assert model.state_dict() == model_before
+    assert optimizer.state_dict() == optimizer_before
+
+
+def test_a_truncated_save_of_the_same_model_is_refused(tmp_path: Path) -> None:
+    model, _ = trained()
+    path = tmp_path / "model.json"
+    save(path, model)
+    content = path.read_bytes()
+    before = model.state_dict()
+    for cut in (1, len(content) // 3, len(content) - 3):
+        path.write_bytes(content[:cut])
+        with pytest.raises(ParameterFileError, match="truncated or corrupt"):
+            load(path, model)
+        assert model.state_dict() == before
+
+
+def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "absent.json", MLP(2, [1], seed=0))
+
+
+def test_saving_replaces_the_file_atomically_and_leaves_no_temporary(tmp_path: Path) -> None:
+    model, _ = trained()
+    path = tmp_path / "model.json"
+    path.write_text("old contents", encoding="utf-8")
+    save(path, model)
+    assert json.loads(path.read_text(encoding="utf-8"))["parameters"] == model.state_dict()
+    assert os.listdir(tmp_path) == ["model.json"]
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = trained()
+    path = tmp_path / "model.json"
+    path.write_text("old contents", encoding="utf-8")
+
+    def crash(source: str, target: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save(path, model)
+    assert path.read_text(encoding="utf-8") == "old contents"
+    assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_non_finite_parameters_are_refused_before_writing(tmp_path: Path) -> None:
+    model = MLP(2, [1], seed=0)
+    model.parameters()[0].data = math.nan
+    with pytest.raises(ValueError, match="nan or inf"):
+        save(tmp_path / "model.json", model, SGD(model.parameters(), lr=0.1))
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,125 @@
+"""``tinygrad-gd train``: trains, reports, saves and plots; bad input is one line and exit 2."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_gd import data
+from tinygrad_gd.cli import main
+from tinygrad_gd.io import load
+from tinygrad_gd.nn import MLP, HingeLoss
+from tinygrad_gd.train import evaluate
+
+
+def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_gd", "train", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_xor_trains_to_full_accuracy_in_a_subprocess() -> None:
+    done = run_cli("--dataset", "xor", "--hidden", "4", "--epochs", "200")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar: standard error is not a terminal
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("xor: 4 samples; MLP(2, [4, 1], activation=['relu', 'linear']")
+    assert sum(line.startswith("epoch ") for line in lines) == 10
+    assert re.fullmatch(r"final loss \S+, accuracy 100\.0%", lines[-1])
+
+
+def test_moons_saves_a_loadable_model_and_plots_in_a_subprocess(tmp_path: Path) -> None:
+    saved, plots = tmp_path / "moons.json", tmp_path / "plots"
+    done = run_cli(
+        "--samples", "40", "--epochs", "20", "--seed", "3",
+        "--save", str(saved), "--plot", str(plots),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # The saved model, on the same data set regenerated from the seed, scores what was printed.
+    X, y = data.moons(40, noise=0.1, seed=np.random.default_rng(3), labels=(-1, 1))
+    model = MLP(2, [16, 16, 1], activation=["relu", "relu", "linear"], seed=0)
+    load(saved, model)
+    accuracy = evaluate(model, X, y, HingeLoss(l2=1e-4))["accuracy"]
+    assert f"accuracy {accuracy:.1%}" in done.stdout.splitlines()[-3]
+    for name in ("loss.png", "decision_boundary.png"):
+        assert (plots / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_sgd_with_momentum_and_minibatches(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        ["train", "--dataset", "xor", "--hidden", "8", "--optimizer", "sgd", "--lr", "0.1",
+         "--momentum", "0.9", "--batch-size", "2", "--epochs", "100", "--loss", "bce"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "BCEWithLogitsLoss(l2=0.0001); SGD(" in out and "accuracy 100.0%" in out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--hidden", "16,x"], "--hidden must be positive ints separated by commas, got '16,x'"),
+        (["--hidden", "0"], "--hidden must be positive ints"),
+        (["--epochs", "-1"], "--epochs must be an int >= 0, got -1"),
+        (["--batch-size", "0"], "--batch-size must be an int >= 1, got 0"),
+        (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
+        (["--dataset", "moons", "--samples", "1"], "n must be an int >= 2"),
+        (["--dataset", "moons", "--noise", "nan"], "noise must be a finite number >= 0"),
+        (["--momentum", "1.5", "--optimizer", "sgd"], "momentum must be in [0, 1)"),
+        (["--l2", "-1"], "l2 must be a finite number >= 0"),
+        (["--save", "/nonexistent-dir/m.json"], "its directory does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    status = main(["train", "--dataset", "xor", *arguments])
+    shown = capsys.readouterr()
+    assert status == 2 and shown.out == ""
+    assert shown.err.count("\n") == 1
+    assert shown.err.startswith("tinygrad-gd train: error: ") and message in shown.err
+
+
+def test_a_plot_folder_that_is_a_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    assert main(["train", "--dataset", "xor", "--plot", str(tmp_path / "taken")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_plot_without_matplotlib_names_the_extra_and_trains_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    assert main(["train", "--dataset", "xor", "--plot", str(tmp_path / "plots")]) == 2
+    shown = capsys.readouterr()
+    assert shown.out == "" and not (tmp_path / "plots").exists()
+    assert shown.err == (
+        'tinygrad-gd train: error: plotting needs matplotlib: pip install "tinygrad_gd[plot]"\n'
+    )
+
+
+def test_an_unknown_choice_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", "mnist"])
+    assert exit_info.value.code == 2
+    assert "argument --dataset: invalid choice: 'mnist'" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--dataset", "--hidden", "--epochs", "--lr", "--optimizer", "--seed",
+                   "--save", "--plot", "--batch-size", "--loss"):  # fmt: skip
+        assert option in text
