@@ -384,3 +384,27 @@ def test_user_code_in_a_folder_named_like_the_package_is_user_code() -> None:
     with anomaly() as caught:
         user_log(Value(0.0))
     assert f"made at {sibling}:" in str(caught.value)
+
+
+# -- fit(..., detect_anomaly=True) -------------------------------------------------------
+
+
+def test_fit_with_detect_anomaly_names_the_first_bad_op_before_updating() -> None:
+    from tinygrad_gd import nn
+    from tinygrad_gd.train import fit
+
+    neuron = nn.Neuron(1, activation="linear", bias=False, seed=0)
+    neuron.load_state_dict({"weight": [1e100]})
+    with pytest.raises(AnomalyError) as caught:
+        fit(neuron, [[1e100]], [0.0], epochs=3, detect_anomaly=True)  # fit with the flag
+    # The output 1e200 is finite, its squared error is not. The loss is package
+    # code, so the line named is the user's call of fit.
+    message = str(caught.value)
+    assert "(1e+200" in message.splitlines()[0] and " gave inf" in message.splitlines()[0]
+    assert made_at("fit with the flag") in message
+    assert neuron.state_dict()["weight"] == [1e100]
+    # Without the flag the same step gives an inf loss, and fit stops on it.
+    history = fit(neuron, [[1e100]], [0.0], epochs=3)
+    assert history.stop_reason == "loss became inf" and history.loss == [math.inf]
+    with pytest.raises(TypeError, match="detect_anomaly must be True or False, got 1"):
+        fit(neuron, [[1.0]], [0.0], detect_anomaly=1)  # type: ignore[arg-type]

@@ -24,11 +24,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import numpy as np
 
+from tinygrad_gd.autodiff import detect_anomaly as anomaly_mode
 from tinygrad_gd.autodiff import gradients
 from tinygrad_gd.nn import (
     ACTIVATIONS,
@@ -159,6 +161,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     target_loss: float | None = None,
     progress: bool | None = None,
+    detect_anomaly: bool = False,
 ) -> History:
     """Train ``model`` on inputs ``X`` (one row per sample) and targets ``y``.
 
@@ -175,6 +178,9 @@ def fit(
       the parameters that reached it. A loss that is not finite stops too.
     - ``progress``: a progress bar on standard error; default: only when
       standard error is a terminal.
+    - ``detect_anomaly``: run each step inside :func:`~tinygrad_gd.detect_anomaly`,
+      so the first op whose value or gradient is not finite raises
+      ``AnomalyError`` naming it, before the parameters are updated.
 
     Every argument is checked before anything changes. Returns the
     :class:`History`; the model is trained in place.
@@ -199,6 +205,8 @@ def fit(
     if batch_size is None:
         batch_size = len(samples)
     _check_int("batch_size", batch_size, minimum=1)
+    if not isinstance(detect_anomaly, bool):
+        raise TypeError(f"detect_anomaly must be True or False, got {detect_anomaly!r}")
     if target_loss is not None and not _is_finite_number(target_loss):
         raise ValueError(f"target_loss must be a finite number or None, got {target_loss!r}")
     if metrics is None:
@@ -226,7 +234,8 @@ def fit(
                 end_of_epoch = start + batch_size >= len(samples)
                 batch = order[start : start + batch_size]
                 batch_targets = [targets[i] for i in batch]
-                result = compute([samples[i] for i in batch], batch_targets)
+                with anomaly_mode() if detect_anomaly else nullcontext():
+                    result = compute([samples[i] for i in batch], batch_targets)
                 stop_reason = _stop_before_update(result.loss, target_loss)
                 if stop_reason is None:
                     optimizer.step()
