@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,50 @@ def test_help_lists_the_functions_of_the_rule_table(capsys: pytest.CaptureFixtur
     assert ", ".join(sorted(FUNCTIONS)) in text
     assert {"exp", "log", "sigmoid", "tanh", "relu", "abs", "sqrt", "sin", "cos"} <= set(FUNCTIONS)
     assert "--at NAME=NUMBER,..." in text and "--wrt NAME,..." in text
+
+
+def test_explain_prints_the_chain_rule_of_each_derivative(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "sin(w * x)", "--at", "w=2,x=3", "--explain")
+    assert status == 0
+    blocks = out.split("\n\n")
+    # The explainer names the output f; its chains end in dy/dx by hand: x·cos(wx), w·cos(wx).
+    for name, by_hand in [("w", 3 * math.cos(6.0)), ("x", 2 * math.cos(6.0))]:
+        (header,) = [b for b in blocks if b.startswith(f"d f / d {name} = ")]
+        assert float(header.split(" = ")[1]) == pytest.approx(by_hand, rel=1e-9)
+    paths = [line for line in out.splitlines() if line.startswith("path 1: f ← ")]
+    assert [path.rsplit(" ← ", 1)[1] for path in paths] == ["w", "x"]
+
+
+def test_explain_names_the_output_apart_from_a_variable_called_f(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = run(capsys, "f * 2", "--at", "f=1", "--explain")
+    assert status == 0 and "d f_ / d f = 2" in out
+
+
+def test_dot_writes_the_graph_with_its_gradients(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "graph.dot"
+    status, out, _ = run(capsys, "w * x", "--at", "w=0.5,x=4", "--dot", str(target))
+    assert status == 0 and out.endswith(f"graph written to {target}\n")
+    text = target.read_text()
+    assert text.startswith("digraph")
+    assert '"{w | data 0.5 | grad 4' in text and '"{x | data 4 | grad 0.5' in text
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing-folder/graph.dot", "cannot write"),
+        ("graph.jpeg", "cannot tell the format of"),
+    ],
+)
+def test_dot_that_cannot_be_written_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, message: str
+) -> None:
+    status, out, err = run(capsys, "w * x", "--at", "w=0.5,x=4", "--dot", str(tmp_path / name))
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and message in err

@@ -83,7 +83,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "--wrt", action="append", metavar="NAME,...",
         help="differentiate with respect to these variables only (default: all)",
     )  # fmt: skip
-    formula.set_defaults(run=lambda args: grad_command(args.expr, args.at, args.wrt))
+    formula.add_argument(
+        "--explain", action="store_true",
+        help="also print the chain rule of each derivative, factor by factor",
+    )  # fmt: skip
+    formula.add_argument(
+        "--dot", metavar="FILE",
+        help="write the computation graph: DOT text for .dot/.gv, an image for .svg/.png/.pdf "
+        "(needs Graphviz)",
+    )  # fmt: skip
+    formula.set_defaults(
+        run=lambda args: grad_command(args.expr, args.at, args.wrt, args.explain, args.dot)
+    )
 
     train = commands.add_parser(
         "train",

@@ -43,10 +43,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tinygrad_gd.autodiff import gradients
+from tinygrad_gd.explain import explain
 from tinygrad_gd.ops import ADD, DIV, MUL, NEG, OPS, POW, SUB, Op, power
 from tinygrad_gd.symbolic import Expr, number_text
 from tinygrad_gd.value import Value
+from tinygrad_gd.viz import write_graph
 
 __all__ = [
     "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Formula", "grad_command", "parse",
@@ -375,12 +376,21 @@ def parse_point(text: str | Iterable[str], variables: Iterable[str]) -> dict[str
     return {name: values[name] for name in wanted}
 
 
-def grad_command(expr: str, at: Iterable[str] = (), wrt: Iterable[str] | None = None) -> int:
+def grad_command(
+    expr: str,
+    at: Iterable[str] = (),
+    wrt: Iterable[str] | None = None,
+    chain: bool = False,
+    graph_file: str | None = None,
+) -> int:
     """``tinygrad-gd grad``: print a formula's value and gradient at a point.
 
     ``at`` holds ``NAME=NUMBER`` lists for every variable; ``wrt`` the
-    variables to differentiate with respect to (default: all). Returns the
-    exit status: 0, or 2 after a one-line message on standard error.
+    variables to differentiate with respect to (default: all). ``chain``
+    also prints the chain rule of each derivative (:func:`~tinygrad_gd.explain.explain`);
+    ``graph_file`` receives the graph (:func:`~tinygrad_gd.viz.write_graph`:
+    DOT text for ``.dot``, an image for ``.svg``/``.png`` with Graphviz).
+    Returns the exit status: 0, or 2 after a one-line message on standard error.
 
     >>> grad_command("(sigmoid(w*x) - t) ** 2", ["w=0.5,x=0.1,t=0.3"], ["w"])
     formula  (sigmoid(w * x) - t) ** 2
@@ -393,22 +403,36 @@ def grad_command(expr: str, at: Iterable[str] = (), wrt: Iterable[str] | None = 
         formula = parse(expr)
         point = _for_option("--at", parse_point, list(at), formula.variables)
         chosen = _for_option("--wrt", _choose, wrt, formula.variables)
-    except ValueError as error:
+        leaves = {name: Value(number, label=name) for name, number in point.items()}
+        output = _as_node(formula(**leaves))
+        if output.op is not None:  # a formula that is one variable keeps its name
+            output.label = _fresh_name("f", formula.variables)
+        output.backward()  # fills every node's grad, which the graph file shows
+        derivatives = [leaves[name].grad for name in chosen]
+        rows = [
+            ("formula", str(formula)),
+            ("at", ", ".join(f"{name} = {number!r}" for name, number in point.items()) or "-"),
+            ("value", repr(output.data)),
+            *((f"d/d{name}", repr(d)) for name, d in zip(chosen, derivatives, strict=True)),
+        ]
+        width = max(len(label) for label, _ in rows) + 2
+        report = [f"{label:<{width}}{text}".rstrip() for label, text in rows]
+        if chain:
+            report += [f"\n{explain(output, leaves[name])}" for name in chosen]
+        if graph_file is not None:
+            written = _for_option("--dot", write_graph, output, graph_file)
+            report.append(f"graph written to {written}")
+    except (ValueError, OSError, RuntimeError) as error:  # bad input, or the file
         print(f"tinygrad-gd grad: error: {error}", file=sys.stderr)
         return 2
-    leaves = {name: Value(number, label=name) for name, number in point.items()}
-    output = _as_node(formula(**leaves))
-    derivatives = gradients(output, [leaves[name] for name in chosen])
-    rows = [
-        ("formula", str(formula)),
-        ("at", ", ".join(f"{name} = {number!r}" for name, number in point.items()) or "-"),
-        ("value", repr(output.data)),
-        *((f"d/d{name}", repr(d)) for name, d in zip(chosen, derivatives, strict=True)),
-    ]
-    width = max(len(label) for label, _ in rows) + 2
-    for label, text in rows:
-        print(f"{label:<{width}}{text}".rstrip())
+    print("\n".join(report))
     return 0
+
+
+def _fresh_name(name: str, taken: Iterable[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _for_option(option: str, read: Callable[..., _T], *args: Any) -> _T:
