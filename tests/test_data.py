@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_gd.data import TUTORIAL_EXAMPLES, moons, tutorial_example, xor
+from tinygrad_gd.data import (
+    TUTORIAL_EXAMPLES,
+    moons,
+    tutorial_data,
+    tutorial_example,
+    tutorial_network,
+    xor,
+)
+from tinygrad_gd.optim import SGD
+from tinygrad_gd.train import fit
 
 
 def test_xor_is_the_truth_table() -> None:
@@ -61,27 +70,37 @@ def test_bad_arguments_name_the_problem(kwargs: dict[str, object], message: str)
 
 
 def test_tutorial_examples_are_the_published_ones() -> None:
+    """The table of the series (inputs; target; learning rate; hidden layer)."""
+    ten = (0.1, 0.4, 4.1, 4.3, 1.8, 2.0, 0.01, 0.9, 3.8, 1.6)
     published = {
-        "one_input": ((0.1,), 0.3, 0.01, ()),
-        "two_inputs": ((0.1, 0.4), 0.3, 0.1, ()),
-        "ten_inputs": ((0.1, 0.4, 4.1, 4.3, 1.8, 2.0, 0.01, 0.9, 3.8, 1.6), 0.3, 0.01, ()),
-        "hidden_2": ((0.1, 0.4, 4.1), 0.2, 0.001, (2,)),
-        "hidden_5": ((0.1, 0.4, 4.1), 0.2, 0.001, (5,)),
-        "hidden_8": ((0.1, 0.4, 4.1), 0.2, 0.001, (8,)),
+        (x, target, lr, hidden)
+        for x, target, lr, hidden in [
+            ((0.1,), 0.3, 0.01, 0),
+            ((0.1,), 0.3, 0.5, 0),
+            ((0.1, 0.4), 0.3, 0.1, 0),
+            (ten, 0.3, 0.01, 0),
+            ((0.1, 0.4, 4.1), 0.2, 0.001, 2),
+            ((0.1, 0.4, 4.1), 0.2, 0.001, 5),
+            ((0.1, 0.4, 4.1), 0.2, 0.001, 8),
+        ]
     }
-    assert {
-        e.name: (e.inputs, e.target, e.learning_rate, e.hidden) for e in TUTORIAL_EXAMPLES
-    } == published
+    assert {(e.x, e.target, e.learning_rate, e.hidden) for e in TUTORIAL_EXAMPLES} == published
 
 
-def test_a_tutorial_example_builds_its_network() -> None:
-    example = tutorial_example("hidden_5")
-    model = example.model(seed=0)
+def test_a_tutorial_example_is_a_data_set_and_a_network() -> None:
+    assert tutorial_data("part 4, 5 hidden") == ([[0.1, 0.4, 4.1]], [0.2])
+    model = tutorial_network(tutorial_example("part-4-5-hidden"), seed=0)
     assert repr(model) == "MLP(3, [5, 1], activation='sigmoid', bias=False)"
     assert len(model.parameters()) == 3 * 5 + 5
-    assert example.X == [[0.1, 0.4, 4.1]] and example.y == [0.2]
-    assert repr(tutorial_example("one_input").model()) == (
-        "MLP(1, [1], activation='sigmoid', bias=False)"
-    )
-    with pytest.raises(ValueError, match="no tutorial example 'part9'; choose from one_input"):
+    assert len(tutorial_network("part 2, 10 inputs").parameters()) == 10
+    with pytest.raises(ValueError, match="no tutorial example 'part9'; choose from part-1"):
         tutorial_example("part9")
+
+
+def test_the_tutorial_network_trains_on_its_example() -> None:
+    """Part 1 (x = 0.1, target 0.3) with w = 0.5 and lr = 0.5 reaches |pred - target| < 1e-3."""
+    X, y = tutorial_data("part 1, lr 0.5")
+    model = tutorial_network("part 1, lr 0.5")
+    model.load_state_dict({"layers": [{"weight": [[0.5]]}]})
+    fit(model, X, y, optimizer=SGD(model.parameters(), lr=0.5), epochs=50_000, target_loss=1e-6)
+    assert abs(model.predict(X)[0] - 0.3) <= 1e-3

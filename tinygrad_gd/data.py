@@ -3,8 +3,10 @@
 :func:`xor` and :func:`moons` are binary classification problems; their
 ``labels`` argument picks the two class labels a loss expects (``(0, 1)`` for
 cross-entropy or squared error, ``(-1, 1)`` for the hinge loss).
-:data:`TUTORIAL_EXAMPLES` holds the examples of the "gradient descent from
-scratch" tutorial, parts 1 to 4, with the network each one trains.
+The examples of the "gradient descent from scratch" tutorial, parts 1 to 4
+(``TUTORIAL_EXAMPLES``, the ones :mod:`tinygrad_gd.tutorial` publishes), are
+data sets of one sample each (:func:`tutorial_data`), trained by the network
+:func:`tutorial_network` builds.
 
 >>> X, y = moons(100, noise=0.1, seed=0)
 >>> X.shape, y.shape, sorted(set(y.tolist()))
@@ -15,13 +17,21 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from tinygrad_gd.nn import MLP, Seed
+from tinygrad_gd.tutorial import EXAMPLES as TUTORIAL_EXAMPLES
+from tinygrad_gd.tutorial import Example
 
-__all__ = ["TUTORIAL_EXAMPLES", "TutorialExample", "moons", "tutorial_example", "xor"]
+__all__ = [
+    "TUTORIAL_EXAMPLES",
+    "moons",
+    "tutorial_data",
+    "tutorial_example",
+    "tutorial_network",
+    "xor",
+]
 
 
 def xor(labels: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
@@ -87,66 +97,37 @@ def _check_labels(labels: tuple[float, float]) -> tuple[float, float]:
     return float(labels[0]), float(labels[1])
 
 
-@dataclass(frozen=True)
-class TutorialExample:
-    """One published example: a single sample, its target and learning rate.
+def tutorial_example(name: str) -> Example:
+    """The published example called ``name`` or by its slug (see ``tutorial.EXAMPLES``).
 
-    ``hidden`` lists the hidden layer sizes (empty for a single neuron).
-    Every tutorial network has no bias, sigmoid activations and the squared
-    error; :meth:`model` builds it.
-
-    >>> example = tutorial_example("hidden_2")
-    >>> example.model(seed=0)
-    MLP(3, [2, 1], activation='sigmoid', bias=False)
-    >>> example.X, example.y
-    ([[0.1, 0.4, 4.1]], [0.2])
-    """
-
-    name: str
-    part: str
-    inputs: tuple[float, ...]
-    target: float
-    learning_rate: float
-    hidden: tuple[int, ...] = ()
-
-    @property
-    def X(self) -> list[list[float]]:  # noqa: N802  (the usual name for inputs)
-        """The inputs as a one-sample data set."""
-        return [list(self.inputs)]
-
-    @property
-    def y(self) -> list[float]:
-        """The target as a one-sample data set."""
-        return [self.target]
-
-    def model(self, seed: Seed = None) -> MLP:
-        """The tutorial's network for this example, with weights drawn from ``seed``."""
-        return MLP(len(self.inputs), [*self.hidden, 1], activation="sigmoid", bias=False, seed=seed)
-
-
-_TEN_INPUTS = (0.1, 0.4, 4.1, 4.3, 1.8, 2.0, 0.01, 0.9, 3.8, 1.6)
-_THREE_INPUTS = (0.1, 0.4, 4.1)
-
-TUTORIAL_EXAMPLES: tuple[TutorialExample, ...] = (
-    # Part 1's loop uses 0.01; its text also shows a faster run with 0.5.
-    TutorialExample("one_input", "1", (0.1,), 0.3, 0.01),
-    TutorialExample("two_inputs", "1-2", (0.1, 0.4), 0.3, 0.1),
-    TutorialExample("ten_inputs", "2", _TEN_INPUTS, 0.3, 0.01),
-    TutorialExample("hidden_2", "3", _THREE_INPUTS, 0.2, 0.001, hidden=(2,)),
-    TutorialExample("hidden_5", "4", _THREE_INPUTS, 0.2, 0.001, hidden=(5,)),
-    TutorialExample("hidden_8", "4", _THREE_INPUTS, 0.2, 0.001, hidden=(8,)),
-)
-"""The tutorial's published examples, parts 1 to 4, in order."""
-
-
-def tutorial_example(name: str) -> TutorialExample:
-    """The tutorial example called ``name`` (see :data:`TUTORIAL_EXAMPLES`).
-
-    >>> tutorial_example("one_input").inputs, tutorial_example("one_input").target
-    ((0.1,), 0.3)
+    >>> tutorial_example("part-3")
+    Example(name='part 3', x=(0.1, 0.4, 4.1), target=0.2, learning_rate=0.001, hidden=2, claim='')
     """
     for example in TUTORIAL_EXAMPLES:
-        if example.name == name:
+        if name in (example.name, example.slug):
             return example
-    names = ", ".join(example.name for example in TUTORIAL_EXAMPLES)
+    names = ", ".join(example.slug for example in TUTORIAL_EXAMPLES)
     raise ValueError(f"no tutorial example {name!r}; choose from {names}")
+
+
+def tutorial_data(example: Example | str) -> tuple[list[list[float]], list[float]]:
+    """A published example as a data set: its one sample and its target.
+
+    >>> tutorial_data("part 3")
+    ([[0.1, 0.4, 4.1]], [0.2])
+    """
+    example = tutorial_example(example) if isinstance(example, str) else example
+    return [list(example.x)], [example.target]
+
+
+def tutorial_network(example: Example | str, seed: Seed = None) -> MLP:
+    """The network of a published example: sigmoid neurons, no bias, weights from ``seed``.
+
+    >>> tutorial_network("part 4, 5 hidden", seed=0)
+    MLP(3, [5, 1], activation='sigmoid', bias=False)
+    >>> tutorial_network("part 1")
+    MLP(1, [1], activation='sigmoid', bias=False)
+    """
+    example = tutorial_example(example) if isinstance(example, str) else example
+    layers = [example.hidden, 1] if example.hidden else [1]
+    return MLP(len(example.x), layers, activation="sigmoid", bias=False, seed=seed)
