@@ -10,10 +10,11 @@ a second time.
 Nodes are named by their label. Unlabelled ones are named ``y`` and ``x`` at
 the two ends, by their number if constant, and otherwise by their formula in
 terms of named nodes (or, when that would be long, by a generated name
-``t1``, ``t2`` ... defined under "where"). By default unlabelled intermediate
-nodes are *collapsed*: the factor between two consecutive named nodes
-multiplies the local derivatives through them (and adds over parallel
-routes), so a labelled graph reads like the hand derivation.
+``t1``, ``t2`` ... defined under "where"). When some node between y and x is
+labelled, the unlabelled ones are *collapsed*: the factor between two
+consecutive named nodes multiplies the local derivatives through them (and
+adds over parallel routes), so a labelled graph reads like the hand
+derivation. A graph with no such label shows every node.
 
 >>> from tinygrad_gd.tutorial import build_neuron
 >>> graph = build_neuron(x=[0.1], w=[0.5], target=0.3)
@@ -133,20 +134,21 @@ def explain(
     y: Value,
     x: Value,
     *,
-    collapse: bool = True,
+    collapse: bool | None = None,
     max_paths: int = 100,
     max_factors: int = 1000,
 ) -> Explanation:
     """Write out the chain rule of dy/dx: every path, every local factor, products and sum.
 
-    ``collapse=False`` shows every intermediate node, named by its formula.
+    ``collapse=True`` shows only labelled intermediate nodes, ``False`` every
+    one; by default, collapse when some node between y and x is labelled.
     A graph where y reaches x by more than ``max_paths`` paths (fan-out makes
     their number grow exponentially), or by more than ``max_factors`` local
     factors in all, raises :class:`PathLimitError` instead.
 
     >>> a = Value(2.0, label="a")
     >>> y = (a * a).sin()
-    >>> print(explain(y, a))  # the product a * a is unlabelled: collapsed
+    >>> print(explain(y, a, collapse=True))  # the product a * a folded into one factor
     d y / d a = -2.614574483
     <BLANKLINE>
     path 1: y ← a
@@ -154,7 +156,7 @@ def explain(
       product                                        =  -2.614574483
     <BLANKLINE>
     sum over 1 path = -2.614574483
-    >>> [path.nodes for path in explain(y, a, collapse=False).paths]
+    >>> [path.nodes for path in explain(y, a).paths]  # no label between y and a
     [('y', 'a * a', 'a'), ('y', 'a * a', 'a')]
     """
     for name, node in (("y", y), ("x", x)):
@@ -179,6 +181,9 @@ def explain(
             f"factors in all, more than max_factors={max_factors}; explain a shorter stretch "
             "of the graph, or get the number alone with gradients()"
         )
+
+    if collapse is None:
+        collapse = any(node.label for node in paths_to_x if node is not y and node is not x)
 
     def shown(node: Value) -> bool:
         return not collapse or node is y or node is x or bool(node.label)
@@ -278,6 +283,8 @@ class _Names:
                     term, mentions = Expr(self.generated[node][0]), frozenset({node})
             self.terms[node] = term
             self.mentions[node] = mentions
+        if x not in self.terms:  # y does not depend on x: only its name is wanted
+            self.terms[x], self.mentions[x] = Expr(x.label or "x"), frozenset()
 
     def text(self, node: Value) -> str:
         self.used |= self.mentions[node]
@@ -285,12 +292,17 @@ class _Names:
 
     def factor(self, upper: Value, lower: Value, routes: dict[Route, None]) -> Factor:
         """d upper / d lower through unnamed nodes: the sum over routes of their products."""
-        formulas, values = [], []
+        formula: Term | None = None
+        values = []
         for route in routes:
             partials = [self._partial(node, i) for node, i in route]
-            formulas.append(_product([formula for formula, _ in partials]))
+            sign, product = _signed_product([formula for formula, _ in partials])
+            if formula is None:
+                formula = -product if sign < 0 else product
+            else:
+                formula = formula - product if sign < 0 else formula + product
             values.append(functools.reduce(operator.mul, (value for _, value in partials), 1.0))
-        formula = functools.reduce(operator.add, formulas)
+        assert formula is not None  # a segment has at least one route
         return Factor(self.text(upper), self.text(lower), _text(formula), sum(values, 0.0))
 
     def _partial(self, node: Value, i: int) -> tuple[Term, float]:
@@ -317,18 +329,15 @@ class _Names:
         return tuple(definition for node, definition in self.generated.items() if node in wanted)
 
 
-def _product(terms: list[Term]) -> Term:
-    """The product with factors of 1 left out and factors of −1 turned into a sign."""
+def _signed_product(terms: list[Term]) -> tuple[float, Term]:
+    """(sign, product): factors of 1 left out, factors of −1 gathered into the sign."""
     sign, kept = 1.0, []
     for term in terms:
         if isinstance(term, float) and term in (1.0, -1.0):
             sign *= term
         else:
             kept.append(term)
-    if not kept:
-        return sign
-    product: Term = functools.reduce(operator.mul, kept)
-    return -product if sign < 0 else product
+    return sign, functools.reduce(operator.mul, kept) if kept else 1.0
 
 
 def _text(term: Term) -> str:

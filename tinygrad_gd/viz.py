@@ -59,8 +59,8 @@ class GraphvizNotFoundError(RuntimeError):
 def to_dot(y: Value, *, rankdir: str = "LR") -> str:
     """The graph that ``y`` was computed from, as Graphviz DOT text.
 
-    Nodes are numbered in the order they were made, so the same computation
-    always gives the same text. ``rankdir`` lays the graph out left to right
+    Nodes are numbered operands first, in an order fixed by the graph's
+    shape, so the same computation always gives the same text. ``rankdir`` lays the graph out left to right
     (``LR``, the default) or top to bottom (``TB``).
 
     >>> x = Value(3.0, label="x")
