@@ -3,8 +3,8 @@
 Every command prints to standard output and returns an exit status: 0 on
 success, 2 for bad input (with a one-line message on standard error).
 
->>> main(["demo", "--steps", "0"])  # doctest: +ELLIPSIS
-Tutorial part 1: one sigmoid neuron, x = 0.1, target = 0.3, w = 0.5
+>>> main(["demo", "--part", "1", "--iterations", "0"])  # doctest: +ELLIPSIS
+== part 1: 1 input → 1 sigmoid neuron ==
 ...
 0
 """
@@ -16,33 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from tinygrad_gd import __version__
-from tinygrad_gd.autodiff import value_and_grad
-from tinygrad_gd.ops import SIGMOID
+from tinygrad_gd.demo import add_demo_arguments, run_demo_command
 from tinygrad_gd.parse import FUNCTIONS, grad_command
 from tinygrad_gd.train import add_train_arguments, run_train_command
-
-
-def _demo(args: argparse.Namespace) -> int:
-    x, target, w = 0.1, 0.3, args.w
-
-    def error(w: float) -> float:
-        return ((w * x).sigmoid() - target) ** 2  # type: ignore[no-any-return, attr-defined]
-
-    print(f"Tutorial part 1: one sigmoid neuron, x = {x}, target = {target}, w = {w}")
-    sop = w * x
-    predicted = SIGMOID.evaluate(sop)
-    by_hand = x * predicted * (1 - predicted) * 2 * (predicted - target)
-    _, automatic = value_and_grad(error)(w)
-    print(f"  dE/dw by hand   x · σ'(sop) · 2(pred − target) = {by_hand:.10f}")
-    print(f"  dE/dw automatic (reverse mode)                  = {automatic:.10f}")
-    print(f"  difference                                      = {abs(by_hand - automatic):.1e}")
-    for step in range(1, args.steps + 1):
-        loss, gradient = value_and_grad(error)(w)
-        w -= args.lr * gradient
-        if step == 1 or step % max(1, args.steps // 5) == 0 or step == args.steps:
-            print(f"  step {step:>6}: error = {loss:.3e}, w = {w:.6f}")
-    print(f"  prediction {SIGMOID.evaluate(w * x):.6f} for target {target}")
-    return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -54,14 +30,17 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser(
-        "demo", help="derive the tutorial's gradient automatically and train with it"
+        "demo",
+        help="the tutorial's parts 1-4: gradients by hand and automatic, explained, trained",
+        description=(
+            "Run the networks of the gradient-descent tutorial, parts 1-4: for each, the "
+            "gradient derived by hand beside the automatic one, the published code's "
+            "variant beside the correct one, the chain rule written out (part 1, part 3), "
+            "and a gradient-descent run with its final prediction against the target."
+        ),
     )
-    demo.add_argument("--w", type=float, default=0.5, help="starting weight (default 0.5)")
-    demo.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
-    demo.add_argument(
-        "--steps", type=int, default=10_000, help="gradient-descent steps (default 10000)"
-    )
-    demo.set_defaults(run=_demo)
+    add_demo_arguments(demo)
+    demo.set_defaults(run=run_demo_command)
 
     formula = commands.add_parser(
         "grad",

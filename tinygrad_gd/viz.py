@@ -60,8 +60,9 @@ def to_dot(y: Value, *, rankdir: str = "LR") -> str:
     """The graph that ``y`` was computed from, as Graphviz DOT text.
 
     Nodes are numbered operands first, in an order fixed by the graph's
-    shape, so the same computation always gives the same text. ``rankdir`` lays the graph out left to right
-    (``LR``, the default) or top to bottom (``TB``).
+    shape, so the same computation always gives the same text. ``rankdir``
+    lays the graph out left to right (``LR``, the default) or top to bottom
+    (``TB``).
 
     >>> x = Value(3.0, label="x")
     >>> "a - b" in to_dot(x - 1) and '[label="b"]' in to_dot(x - 1)

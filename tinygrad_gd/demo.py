@@ -1,0 +1,439 @@
+"""``tinygrad-gd demo``: the tutorial's parts 1–4, derived by hand and automatically.
+
+For each network of the series, at seeded starting weights: the gradient by
+hand (the tutorial's g-factors) beside the gradient by reverse mode, with
+their largest difference; the published code's variant beside the correct
+gradient; the chain rule written out by ``explain`` (Part 1, and one hidden
+weight of Part 3); a gradient-descent run reporting its progress; the final
+prediction against the target. Optionally the figures (``--plot``) and the
+graphs (``--graph``).
+
+>>> import io
+>>> run_demo(parts=[1], iterations=0, out=io.StringIO()).passed
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from tinygrad_gd.check import Comparison, compare, format_table
+from tinygrad_gd.explain import explain
+from tinygrad_gd.plots import INSTALL_HINT, require_matplotlib
+from tinygrad_gd.tutorial import (
+    GRADIENT_METHODS,
+    PART1,
+    PART1_FAST,
+    PART2_TEN_INPUTS,
+    PART2_TWO_INPUTS,
+    PART3,
+    PART4_EIGHT,
+    PART4_FIVE,
+    Array,
+    Example,
+    GradientMethod,
+    HiddenLayerGraph,
+    NeuronGraph,
+    Run,
+    build_hidden_layer,
+    build_neuron,
+    example_gradients,
+    gradient_descent,
+    initial_weights,
+)
+from tinygrad_gd.viz import find_dot, write_graph
+
+__all__ = [
+    "DEFAULT_ITERATIONS", "PARTS", "REACHED", "DemoResult", "add_demo_arguments",
+    "run_demo", "run_demo_command",
+]  # fmt: skip
+
+PARTS: dict[int, tuple[Example, ...]] = {
+    1: (PART1, PART1_FAST),
+    2: (PART2_TWO_INPUTS, PART2_TEN_INPUTS),
+    3: (PART3,),
+    4: (PART4_FIVE, PART4_EIGHT),
+}
+"""The published examples of each part of the series."""
+
+DEFAULT_ITERATIONS = 5_000
+REACHED = 1e-3
+"""A run has reached its target when |prediction − target| < REACHED."""
+
+CHECKPOINTS = 5  # progress lines per run, besides the start
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What one network's demo found: both comparisons and the training run."""
+
+    example: Example
+    manual_vs_automatic: Comparison
+    published_vs_automatic: Comparison
+    run: Run
+
+    @property
+    def passed(self) -> bool:
+        """Whether the hand-derived gradient matched the automatic one."""
+        return self.manual_vs_automatic.passed
+
+
+@dataclass(frozen=True)
+class DemoResults:
+    """Every network's result, in the order shown."""
+
+    results: tuple[DemoResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every hand-derived gradient matched the automatic one."""
+        return all(result.passed for result in self.results)
+
+
+def run_demo(
+    parts: Sequence[int] = (1, 2, 3, 4),
+    *,
+    learning_rate: float | None = None,
+    iterations: int = DEFAULT_ITERATIONS,
+    seed: int = 0,
+    method: GradientMethod = "automatic",
+    plot_dir: Path | None = None,
+    graph_dir: Path | None = None,
+    graph_format: str = "dot",
+    out: TextIO | None = None,
+) -> DemoResults:
+    """Run the demo of the chosen parts, printing to ``out`` (default: standard output).
+
+    ``learning_rate`` replaces every example's published rate; ``method``
+    picks the gradient that trains (``automatic``, ``manual`` or
+    ``published``). Figures go to ``plot_dir``, graphs to ``graph_dir``.
+
+    >>> import io
+    >>> results = run_demo(parts=[3], iterations=10, out=io.StringIO())
+    >>> [result.example.name for result in results.results], results.passed
+    (['part 3'], True)
+    """
+    stream = sys.stdout if out is None else out
+    results = []
+    for part in parts:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
+        for example in PARTS[part]:
+            show = _Printer(stream)
+            results.append(
+                _demo_example(
+                    example,
+                    show,
+                    learning_rate,
+                    iterations,
+                    seed,
+                    method,
+                    plot_dir,
+                    graph_dir,
+                    graph_format,
+                )  # fmt: skip
+            )
+    _summary(results, _Printer(stream))
+    return DemoResults(tuple(results))
+
+
+def _demo_example(
+    example: Example,
+    show: _Printer,
+    learning_rate: float | None,
+    iterations: int,
+    seed: int,
+    method: GradientMethod,
+    plot_dir: Path | None,
+    graph_dir: Path | None,
+    graph_format: str,
+) -> DemoResult:
+    rate = example.learning_rate if learning_rate is None else learning_rate
+    weights = initial_weights(example, seed)
+    show.line(f"== {example.name}: {_network(example)} ==")
+    show.line(f"x = {list(example.x)}, target = {example.target}, learning rate {rate:g}")
+    show.line(f"starting weights drawn from [0, 1) with seed {seed}: {_weights_text(weights)}")
+
+    manual = _named(example, example_gradients(example, weights, "manual"))
+    automatic = _named(example, example_gradients(example, weights, "automatic"))
+    published = _named(example, example_gradients(example, weights, "published", rate))
+    by_hand = compare(manual, automatic)
+    show.line()
+    show.line("dE/dw by hand (the tutorial's g-factors) and by reverse mode:")
+    show.block(by_hand.format(max_rows=12))
+    variant = compare(published, automatic, labels=("published", "automatic"))
+    show.line()
+    show.line(_published_defect(example, rate))
+    show.block(variant.format(max_rows=12))
+
+    if example in (PART1, PART3):
+        graph = _graph(example, weights)
+        show.line()
+        show.line(f"the chain rule of dE/d{graph.weights[0].label}, written out by explain:")
+        show.block(str(explain(graph.error, graph.weights[0])))
+
+    show.line()
+    show.line(f"gradient descent: {iterations:,} iterations, {method} gradient:")
+    run = _train(example, weights, iterations, rate, method, show)
+    show.line(_outcome(example, run))
+
+    if plot_dir is not None:
+        path = _plot(run, plot_dir / f"{example.slug}.png", rate, method)
+        show.line(f"figure: {path}")
+    if graph_dir is not None:
+        graph = _graph(example, weights)
+        graph.error.backward()
+        path = write_graph(graph.error, graph_dir / f"{example.slug}.{graph_format}")
+        show.line(f"graph: {path}")
+    show.line()
+    return DemoResult(example, by_hand, variant, run)
+
+
+def _network(example: Example) -> str:
+    inputs = f"{len(example.x)} input{'s' if len(example.x) > 1 else ''}"
+    if example.hidden == 0:
+        return f"{inputs} → 1 sigmoid neuron"
+    return f"{inputs} → {example.hidden} hidden sigmoid neurons → 1 output"
+
+
+def _weights_text(weights: tuple[Array, ...]) -> str:
+    if len(weights) == 1:
+        return "w = " + np.array2string(weights[0], precision=4, separator=", ")
+    hidden, output = weights
+    return f"w_hidden {hidden.shape[0]}×{hidden.shape[1]}, w_output {output.shape[0]}"
+
+
+def _named(example: Example, gradients: tuple[Array, ...]) -> dict[str, Array]:
+    names = ("w",) if example.hidden == 0 else ("w_hidden", "w_output")
+    return dict(zip(names, gradients, strict=True))
+
+
+def _published_defect(example: Example, rate: float) -> str:
+    if example.hidden == 0:
+        return "the published code takes σ' at predicted, not at sop:"
+    return (
+        f"the published code updates the output weights first (learning rate {rate:g}),\n"
+        "then runs the hidden layer's chain through the updated ones:"
+    )
+
+
+def _graph(example: Example, weights: tuple[Array, ...]) -> NeuronGraph | HiddenLayerGraph:
+    if example.hidden == 0:
+        return build_neuron(example.x, weights[0], example.target)
+    return build_hidden_layer(example.x, weights[0], weights[1], example.target)
+
+
+def _train(
+    example: Example,
+    weights: tuple[Array, ...],
+    iterations: int,
+    rate: float,
+    method: GradientMethod,
+    show: _Printer,
+) -> Run:
+    every = max(1, math.ceil(iterations / CHECKPOINTS))
+    start = gradient_descent(example, weights, iterations=0, learning_rate=rate)
+    show.line(_progress_line(0, float(start.predictions[0]), example.target))
+
+    def on_step(step: int, prediction: float) -> None:
+        if step % every == 0 or step == iterations:
+            show.line(_progress_line(step, prediction, example.target))
+        else:
+            show.live(f"  iteration {step:,} of {iterations:,}: prediction {prediction:.6f}")
+
+    return gradient_descent(
+        example, weights, iterations=iterations, learning_rate=rate, method=method, on_step=on_step
+    )
+
+
+def _progress_line(step: int, prediction: float, target: float) -> str:
+    error = (prediction - target) ** 2
+    return f"  iteration {step:>9,}  prediction {prediction:.6f}  error {error:.3e}"
+
+
+def _outcome(example: Example, run: Run) -> str:
+    final = float(run.predictions[-1])
+    gap = abs(final - example.target)
+    reached = int(run.reached_at(REACHED))
+    verdict = (
+        f"within {REACHED:g} since iteration {reached:,}"
+        if reached >= 0
+        else f"not yet within {REACHED:g}"
+    )
+    target = example.target
+    return f"final prediction {final:.6f} for target {target}: |difference| {gap:.1e}, {verdict}"
+
+
+def _summary(results: list[DemoResult], show: _Printer) -> None:
+    rows = [
+        ("network", "hand vs automatic", "published vs automatic", "final prediction", "target")
+    ]
+    for result in results:
+        rows.append(
+            (
+                result.example.name,
+                f"{result.manual_vs_automatic.max_abs_diff:.1e} "
+                + ("ok" if result.manual_vs_automatic.passed else "FAIL"),
+                f"{result.published_vs_automatic.max_abs_diff:.1e} "
+                + ("ok" if result.published_vs_automatic.passed else "FAIL"),
+                f"{float(result.run.predictions[-1]):.6f}",
+                f"{result.example.target}",
+            )
+        )
+    show.line("summary: largest difference of each gradient from the automatic one")
+    show.block(format_table(rows))
+
+
+def _plot(run: Run, path: Path, rate: float, method: str) -> Path:
+    """The tutorial's two figures side by side: prediction and error against iteration."""
+    from matplotlib.figure import Figure  # the optional plot extra
+
+    figure = Figure(figsize=(8.0, 3.0), dpi=80, layout="constrained")
+    left, right = figure.subplots(1, 2)
+    steps = np.arange(len(run.predictions))
+    left.plot(steps, run.predictions, color="tab:blue", label="prediction")
+    left.axhline(run.example.target, color="tab:gray", linestyle="--", label="target")
+    left.set(xlabel="iteration", ylabel="prediction", title="prediction vs iteration")
+    left.legend(loc="best")
+    right.plot(steps, run.errors, color="tab:red")
+    right.set(xlabel="iteration", ylabel="error", title="error vs iteration", yscale="log")
+    figure.suptitle(f"{run.example.name}: learning rate {rate:g}, {method} gradient")
+    figure.savefig(path)
+    return path
+
+
+class _Printer:
+    """Lines to the output; a live progress line too, but only on a terminal."""
+
+    interval = 0.1  # seconds between redraws of the live line
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
+        self.live_enabled = bool(isatty and isatty())
+        self.live_length = 0
+        self.last_draw = -math.inf
+
+    def line(self, text: str = "") -> None:
+        self._clear_live()
+        print(text, file=self.stream)
+
+    def block(self, text: str) -> None:
+        for row in text.splitlines():
+            self.line(f"  {row}" if row else "")
+
+    def live(self, text: str) -> None:
+        now = time.monotonic()
+        if not self.live_enabled or now - self.last_draw < self.interval:
+            return
+        self.last_draw = now
+        self.stream.write("\r" + text.ljust(self.live_length))
+        self.stream.flush()
+        self.live_length = len(text)
+
+    def _clear_live(self) -> None:
+        if self.live_length:
+            self.stream.write("\r" + " " * self.live_length + "\r")
+            self.live_length = 0
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``tinygrad-gd demo`` on ``parser``."""
+    parser.add_argument(
+        "--part", type=int, action="append", choices=sorted(PARTS), metavar="N",
+        help="run part N of the series only (1-4; may repeat; default: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lr", type=_positive_float, metavar="RATE",
+        help="learning rate for every network (default: each example's published rate)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--iterations", type=_count, default=DEFAULT_ITERATIONS, metavar="N",
+        help=f"gradient-descent iterations per network (default {DEFAULT_ITERATIONS:,})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=_count, default=0, metavar="N",
+        help="seed of the starting weights, drawn from [0, 1) (default 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--gradient", choices=GRADIENT_METHODS, default="automatic",
+        help="the gradient that trains: reverse mode, the hand derivation, or the "
+        "published code's variant (default automatic)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--plot", type=Path, metavar="DIR",
+        help=f"write each network's prediction and error against iteration as DIR/NAME.png "
+        f"(needs matplotlib: {INSTALL_HINT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--graph", type=Path, metavar="DIR",
+        help="write each network's computation graph into DIR (see --graph-format)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--graph-format", choices=("dot", "svg", "png"), default="dot",
+        help="Graphviz DOT text, or an image drawn by Graphviz's dot program (default dot)",
+    )  # fmt: skip
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    """``tinygrad-gd demo``: check what the options need first, then run; 2 on bad input."""
+    try:
+        if args.plot is not None:
+            require_matplotlib()
+            _make_folder("--plot", args.plot)
+        if args.graph is not None:
+            if args.graph_format != "dot":
+                find_dot()
+            _make_folder("--graph", args.graph)
+    except (ImportError, ValueError, OSError, RuntimeError) as error:
+        print(f"tinygrad-gd demo: error: {error}", file=sys.stderr)
+        return 2
+    run_demo(
+        parts=sorted(set(args.part)) if args.part else sorted(PARTS),
+        learning_rate=args.lr,
+        iterations=args.iterations,
+        seed=args.seed,
+        method=args.gradient,
+        plot_dir=args.plot,
+        graph_dir=args.graph,
+        graph_format=args.graph_format,
+    )
+    return 0
+
+
+def _make_folder(option: str, folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{option} {folder}: exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
+    return value
