@@ -227,3 +227,8 @@ def test_progress_bar_draws_on_stderr_only_when_asked_or_on_a_terminal(
     assert "accuracy" in shown.err
     fit(MLP(2, [2, 1], seed=0), X, y, epochs=3)  # captured stderr is not a terminal
     assert capsys.readouterr() == ("", "")
+
+
+def test_no_standard_error_means_no_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stderr", None)
+    assert fit(MLP(2, [2, 1], seed=0), *data.xor(), epochs=2, progress=True).steps == 2

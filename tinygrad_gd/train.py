@@ -342,7 +342,9 @@ class _ProgressBar:
 
     def __init__(self, total: int, enabled: bool | None) -> None:
         self.stream: TextIO = sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        # No standard error at all (a windowed program) means no bar, even if asked.
+        terminal = self.stream is not None and self.stream.isatty()
+        self.enabled = self.stream is not None and (terminal if enabled is None else enabled)
         self.total = max(total, 1)
         self.last_draw = -math.inf
         self.line_length = 0
