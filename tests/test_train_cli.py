@@ -76,12 +76,13 @@ def test_sgd_with_momentum_and_minibatches(capsys: pytest.CaptureFixture[str]) -
         (["--dataset", "moons", "--noise", "nan"], "noise must be a finite number >= 0"),
         (["--momentum", "1.5", "--optimizer", "sgd"], "momentum must be in [0, 1)"),
         (["--l2", "-1"], "l2 must be a finite number >= 0"),
-        (["--save", "/nonexistent-dir/m.json"], "its directory does not exist"),
+        (["--save", "{missing}/m.json"], "its directory does not exist"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_exit_2(
-    capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, arguments: list[str], message: str
 ) -> None:
+    arguments = [a.format(missing=tmp_path / "missing") for a in arguments]
     status = main(["train", "--dataset", "xor", *arguments])
     shown = capsys.readouterr()
     assert status == 2 and shown.out == ""
