@@ -36,6 +36,7 @@ import functools
 import numbers
 import operator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -241,17 +242,24 @@ def _count_paths(order: list[Value], x: Value) -> tuple[dict[Value, int], dict[V
 
 def _paths(y: Value, x: Value, paths_to_x: dict[Value, int]) -> list[Route]:
     """Every path from y to x as its edges (node, operand position), operands in order."""
+    # Each stack entry links back to the edge before it, so extending a path costs
+    # one entry, not a copy: long paths stay linear.
+    Link = tuple[Any, tuple[Value, int]] | None
     found = []
-    stack: list[tuple[Value, Route]] = [(y, ())] if y in paths_to_x else []
+    stack: list[tuple[Value, Link]] = [(y, None)] if y in paths_to_x else []
     while stack:
-        node, edges = stack.pop()
+        node, link = stack.pop()
         if node is x:
-            found.append(edges)
+            edges = []
+            while link is not None:
+                link, edge = link
+                edges.append(edge)
+            found.append(tuple(reversed(edges)))
             continue
         parents = node.parents
         for i in reversed(range(len(parents))):  # popped in operand order
             if parents[i] in paths_to_x:
-                stack.append((parents[i], (*edges, (node, i))))
+                stack.append((parents[i], (link, (node, i))))
     return found
 
 
