@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import threading
 from collections.abc import Callable
 from fractions import Fraction
@@ -157,16 +158,34 @@ def test_methods_compute_value_and_derivative(
     assert v.grad == pytest.approx(derivative, rel=1e-15)
 
 
-@pytest.mark.parametrize("other", ["2", None, 1j, [1.0], np.array([1.0, 2.0])])
+@pytest.mark.parametrize("other", ["2", None, 1j, [1.0]])
+@pytest.mark.parametrize(
+    "f, symbol",
+    [(operator.add, "+"), (operator.sub, "-"), (operator.mul, "*"), (operator.truediv, "/")],
+    ids=["+", "-", "*", "/"],
+)
+def test_combining_with_a_non_number_is_a_type_error_naming_both_types(
+    f: Callable[[Any, Any], Any], symbol: str, other: Any
+) -> None:
+    v = Value(1.0)
+    name = type(other).__name__
+    # A list or a str words the error its own way (sequence repetition, concatenation).
+    words_it_itself = isinstance(other, (list, str))
+    left = "Value" if words_it_itself else rf"for {re.escape(symbol)}: 'Value' and '{name}'"
+    with pytest.raises(TypeError, match=left):
+        f(v, other)
+    with pytest.raises(TypeError, match="Value"):
+        f(other, v)
+
+
 @pytest.mark.parametrize(
     "f", [operator.add, operator.sub, operator.mul, operator.truediv], ids=["+", "-", "*", "/"]
 )
-def test_combining_with_a_non_number_is_a_type_error(
-    f: Callable[[Any, Any], Any], other: Any
-) -> None:
-    v = Value(1.0)
-    with pytest.raises(TypeError, match=rf"cannot combine a Value with {type(other).__name__}"):
-        f(v, other)
+def test_an_array_on_either_side_combines_elementwise(f: Callable[[Any, Any], Any]) -> None:
+    v, array = Value(2.0), np.array([1.0, 4.0])
+    for result, expected in ((f(v, array), f(2.0, array)), (f(array, v), f(array, 2.0))):
+        assert result.dtype == object and all(isinstance(r, Value) for r in result)
+        assert [r.data for r in result] == list(expected)
 
 
 @pytest.mark.parametrize("other", ["2", None, 1j, [1.0]])

@@ -20,7 +20,7 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -94,6 +94,26 @@ def graph_mode(**changes: bool) -> Iterator[GraphMode]:
         _mode.reset(token)
 
 
+def _binary(op: Op, name: str) -> tuple[Callable[[Value, Any], Value], ...]:
+    """The operator methods ``__name__`` and ``__rname__`` for a binary op."""
+
+    def forward(self: Value, other: Any) -> Value:
+        if not isinstance(other, Value):
+            other = _constant(other)
+            if other is None:
+                return NotImplemented  # type: ignore[no-any-return]
+        return _record(op, self, other)
+
+    def reflected(self: Value, other: Any) -> Value:  # other is never a Value here
+        constant = _constant(other)
+        if constant is None:
+            return NotImplemented  # type: ignore[no-any-return]
+        return _record(op, constant, self)
+
+    forward.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    return forward, reflected
+
+
 class Value:
     """A scalar node: its ``data``, its accumulated ``grad`` and how it was made.
 
@@ -165,29 +185,13 @@ class Value:
 
     # -- arithmetic -------------------------------------------------------------
 
-    def __add__(self, other: Value | float) -> Value:
-        return _record(ADD, self, other if isinstance(other, Value) else _as_value(other))
-
-    def __radd__(self, other: float) -> Value:
-        return _record(ADD, _as_value(other), self)
-
-    def __sub__(self, other: Value | float) -> Value:
-        return _record(SUB, self, other if isinstance(other, Value) else _as_value(other))
-
-    def __rsub__(self, other: float) -> Value:
-        return _record(SUB, _as_value(other), self)
-
-    def __mul__(self, other: Value | float) -> Value:
-        return _record(MUL, self, other if isinstance(other, Value) else _as_value(other))
-
-    def __rmul__(self, other: float) -> Value:
-        return _record(MUL, _as_value(other), self)
-
-    def __truediv__(self, other: Value | float) -> Value:
-        return _record(DIV, self, other if isinstance(other, Value) else _as_value(other))
-
-    def __rtruediv__(self, other: float) -> Value:
-        return _record(DIV, _as_value(other), self)
+    # a + b with a number on either side; anything else is NotImplemented, so that
+    # Python names both types in its TypeError and numpy can broadcast over arrays.
+    __add__, __radd__ = _binary(ADD, "add")
+    __sub__, __rsub__ = _binary(SUB, "sub")
+    __mul__, __rmul__ = _binary(MUL, "mul")
+    __truediv__, __rtruediv__ = _binary(DIV, "truediv")
+    __rpow__ = _binary(POW, "pow")[1]  # __pow__ is below: a number exponent has a row
 
     def __pow__(self, exponent: Value | float) -> Value:
         """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow."""
@@ -196,9 +200,6 @@ class Value:
         if not isinstance(exponent, numbers.Real):
             return NotImplemented
         return _record(power(float(exponent)), self)
-
-    def __rpow__(self, base: float) -> Value:
-        return _record(POW, _as_value(base), self)
 
     def __neg__(self) -> Value:
         return _record(NEG, self)
@@ -374,9 +375,21 @@ def _where(node: Value) -> str:
 def _as_value(x: Value | float) -> Value:
     if isinstance(x, Value):
         return x
-    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
+    if _is_real(x):
         return Value(x)
-    raise TypeError(f"cannot combine a Value with {type(x).__name__}: {x!r}")
+    raise TypeError(f"an op needs Values or real numbers, got {type(x).__name__}: {x!r}")
+
+
+def _is_real(x: object) -> bool:
+    # int, float, bool, Fraction and numpy's real scalars; not complex, str or arrays.
+    return isinstance(x, numbers.Real)
+
+
+def _constant(x: object) -> Value | None:
+    """A leaf for a number met in arithmetic; None for anything else."""
+    if type(x) is float or type(x) is int or _is_real(x):
+        return Value(x)  # type: ignore[arg-type]
+    return None
 
 
 def _data(x: Value | float) -> float:
