@@ -11,6 +11,7 @@ True
 from tinygrad_gd import data, nn, optim, tutorial
 from tinygrad_gd.autodiff import detect_anomaly, grad, gradients, no_grad, value_and_grad
 from tinygrad_gd.check import GradcheckError, compare, gradcheck, numerical_grad
+from tinygrad_gd.compile import compile
 from tinygrad_gd.explain import explain
 from tinygrad_gd.parse import parse
 from tinygrad_gd.train import History, fit
@@ -27,6 +28,7 @@ __all__ = [
     "Value",
     "__version__",
     "compare",
+    "compile",
     "data",
     "detect_anomaly",
     "explain",
