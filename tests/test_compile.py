@@ -12,6 +12,8 @@ import ast
 import importlib
 import itertools
 import math
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,9 @@ from hypothesis import strategies as st
 from strategies import Expression, expressions
 
 import tinygrad_gd
+import tinygrad_gd.cli
 from tinygrad_gd import TracingError, Value, grad, value_and_grad
-from tinygrad_gd.compile import compile
+from tinygrad_gd.compile import compile, tutorial_program
 from tinygrad_gd.ops import OPS, Op
 
 # The package's name `compile` is the function; the module is reached by its full name.
@@ -330,9 +333,9 @@ def test_source_is_python_and_holds_only_generated_names() -> None:
 def test_generated_code_runs_without_builtins() -> None:
     compiled = compile(lambda x: (x * x).exp())
     compiled(1.0)
-    program = next(iter(compiled._programs.values()))
-    assert program.scalar.__globals__["__builtins__"] == {}
-    assert program.array.__globals__["__builtins__"] == {}
+    function = next(iter(compiled._programs.values())).value_and_grad
+    assert function.scalar.__globals__["__builtins__"] == {}
+    assert function.array.__globals__["__builtins__"] == {}
 
 
 def test_constants_are_folded_and_identities_left_out() -> None:
@@ -585,6 +588,18 @@ def test_descend_source_hoists_what_does_not_change_and_drops_the_value() -> Non
     assert "w = w - learning_rate * grad_w" in loop
 
 
+def test_descend_with_wrt_updates_the_values_in_place() -> None:
+    w, b = Value(0.5, label="w"), Value(0.0, label="b")
+    compiled = compile(lambda x, y: (w * x + b - y) ** 2, wrt=[w, b])
+    expected_w, expected_b = 0.5, 0.0
+    for _ in range(30):  # by hand: d/dw = 2 r x, d/db = 2 r with r = w x + b - y
+        r = expected_w * 2.0 + expected_b - 1.0
+        expected_w, expected_b = expected_w - 0.05 * 2 * r * 2.0, expected_b - 0.05 * 2 * r
+    assert compiled.descend(2.0, 1.0, learning_rate=0.05, steps=30) is None
+    assert w.data == pytest.approx(expected_w, rel=1e-12)
+    assert b.data == pytest.approx(expected_b, rel=1e-12)
+
+
 def test_descend_at_an_edge_gives_ieee_results() -> None:
     assert math.isnan(compile(lambda w: w**0.5).descend(-1.0, learning_rate=0.1, steps=2))
 
@@ -597,8 +612,6 @@ def test_descend_refuses_what_it_cannot_do() -> None:
         compiled.descend(1.0, 2.0, learning_rate=0.1, steps=-1)
     with pytest.raises(TypeError, match="learning_rate"):
         compiled.descend(1.0, 2.0, learning_rate="0.1", steps=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="wrt"):
-        compile(lambda: Value(1.0), wrt=[]).descend(learning_rate=0.1, steps=1)
 
 
 # -- large programs run in pieces --------------------------------------------------------------
@@ -630,3 +643,86 @@ def test_a_long_program_runs_in_pieces_with_the_same_results(
 def test_compile_is_exported() -> None:
     assert tinygrad_gd.compile is compile
     assert "compile" in tinygrad_gd.__all__
+
+
+# -- tinygrad-gd codegen -----------------------------------------------------------------------
+
+
+def run_printed(source: str, weights: list[float]) -> tuple[float, list[float]]:
+    """Run generated source as a reader would: pasted, with their own sigmoid."""
+    namespace: dict[str, Any] = {"sigmoid": sigmoid}
+    exec(source, namespace)
+    function = next(v for k, v in namespace.items() if k.startswith("value_and_grad_"))
+    return function(weights)  # type: ignore[no-any-return]
+
+
+def test_codegen_prints_the_part1_chain_and_its_code_gives_the_hand_gradient(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert tinygrad_gd.cli.main(["codegen", "--part", "1"]) == 0
+    printed = capsys.readouterr().out
+    header, source = printed.split("\n", 1)
+    assert header == "# part 1: x = [0.1], target = 0.3"
+    for line in (
+        "sop = x * w",
+        "predicted = sigmoid(sop)",
+        "error = t0 ** 2",
+        "grad_sop = predicted * (1 - predicted) * grad_predicted",
+        "grad_w = x * grad_sop",
+    ):
+        assert line in source
+    error, (gradient,) = run_printed(source, [0.5])
+    predicted = sigmoid(0.5 * 0.1)
+    assert error == pytest.approx((predicted - 0.3) ** 2, rel=1e-14)
+    assert gradient == pytest.approx(2 * (predicted - 0.3) * predicted * (1 - predicted) * 0.1)
+
+
+@pytest.mark.parametrize("part", [3, 4])
+def test_codegen_hidden_layer_code_gives_the_hand_gradient(
+    part: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tinygrad_gd.cli.main(["codegen", "--part", str(part)]) == 0
+    source = capsys.readouterr().out.split("\n", 1)[1]
+    width = 2 if part == 3 else 5
+    x, target = np.array([0.1, 0.4, 4.1]), 0.2
+    rng = np.random.default_rng(part)
+    w_hidden, w_output = rng.random((3, width)), rng.random(width)
+    _, gradient = run_printed(source, [*w_hidden.ravel(), *w_output])
+    hidden = 1 / (1 + np.exp(-(x @ w_hidden)))
+    predicted = sigmoid(float(hidden @ w_output))
+    g_out = 2 * (predicted - target) * predicted * (1 - predicted)
+    expected_hidden = np.outer(x, g_out * w_output * hidden * (1 - hidden))
+    expected = [*expected_hidden.ravel(), *(g_out * hidden)]
+    np.testing.assert_allclose(gradient, expected, rtol=1e-12)
+
+
+def test_codegen_loop_and_examples_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tinygrad_gd.cli.main(["codegen", "--example", "part-2-10-inputs", "--loop"]) == 0
+    printed = capsys.readouterr().out
+    assert "x10 = 1.6  # constant" in printed
+    assert "def descend_error(parameters, learning_rate, steps):" in printed
+    assert "w10 = w10 - learning_rate * grad_w10" in printed
+
+
+def test_codegen_runs_from_the_command_line_and_refuses_bad_input() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_gd", "codegen", "--part", "3"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "h1 = sigmoid(sop1)" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "tinygrad_gd", "codegen", "--example", "part-9"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr and not bad.stdout
+
+
+def test_tutorial_program_descends_like_the_tutorials_loop() -> None:
+    from tinygrad_gd.tutorial import PART1_FAST, gradient_descent
+
+    program = tutorial_program(example="part-1-lr-0.5")
+    (w,) = program._wrt or ()
+    start = w.data
+    program.descend(learning_rate=PART1_FAST.learning_rate, steps=200)
+    run = gradient_descent(PART1_FAST, [[start]], iterations=200, method="manual")
+    assert w.data == pytest.approx(float(run.weights[0][0]), rel=1e-12)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from tinygrad_gd import __version__
+from tinygrad_gd.compile import add_codegen_arguments, run_codegen_command
 from tinygrad_gd.demo import add_demo_arguments, run_demo_command
 from tinygrad_gd.parse import FUNCTIONS, grad_command
 from tinygrad_gd.train import add_train_arguments, run_train_command
@@ -86,6 +87,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_train_arguments(train)
     train.set_defaults(run=run_train_command)
+
+    codegen = commands.add_parser(
+        "codegen",
+        help="print the Python that compile generates for a tutorial network",
+        description=(
+            "Trace a network of the tutorial series once and print the straight-line "
+            "Python that compile generates from it: the forward pass, one line per op, "
+            "then the reverse pass, the chain rule written out by the rule table."
+        ),
+    )
+    add_codegen_arguments(codegen)
+    codegen.set_defaults(run=run_codegen_command)
     return parser
 
 

@@ -31,6 +31,7 @@ def value_and_grad_error(w, x, target):
 
 from __future__ import annotations
 
+import argparse
 import ast
 import builtins
 import functools
@@ -39,6 +40,7 @@ import keyword
 import math
 import numbers
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -51,7 +53,13 @@ from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import TracingError, Value, graph_mode, reverse_topological_order
 
-__all__ = ["CompiledFunction", "compile"]
+__all__ = [
+    "CompiledFunction",
+    "add_codegen_arguments",
+    "compile",
+    "run_codegen_command",
+    "tutorial_program",
+]
 
 REDUCTIONS = ("sum", "mean")
 
@@ -157,22 +165,21 @@ class CompiledFunction:
 
         Before any call, ``f`` is traced with one number per parameter.
         """
-        return self._program_or_scalar_trace().source
+        return self._program_or_scalar_trace().value_and_grad.source
 
     def descend(self, *args: Any, learning_rate: float, steps: int) -> Any:
         """Run ``steps`` steps of gradient descent in one generated loop.
 
         Each step is ``x = x - learning_rate * d f/d x`` for every
         differentiated argument; returns them after the last step (a number,
-        a list, or a tuple of them, as ``argnums`` picks). Numbers only.
+        a list, or a tuple of them, as ``argnums`` picks). With ``wrt`` the
+        Values' ``.data`` is updated instead, and None returned. Numbers only.
 
         >>> error = compile(lambda w, x, target: ((w * x).sigmoid() - target) ** 2)
         >>> w = error.descend(0.5, 0.1, 0.3, learning_rate=0.5, steps=10_000)
-        >>> round(w, 6), round((w * 0.1).sigmoid().data, 4) if False else round(w, 6)
-        (-8.398549, -8.398549)
+        >>> round(w, 4), error(w, 0.1, 0.3)[0]  # the trained weight and its error
+        (-8.3985, 2.45e-06)
         """
-        if self._wrt is not None:
-            raise TypeError("descend updates arguments; it cannot update wrt Values")
         if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
             raise TypeError(f"learning_rate must be a real number, got {learning_rate!r}")
         if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
@@ -181,13 +188,15 @@ class CompiledFunction:
         if arguments.batch is not None or arguments.has_values:
             raise TypeError("descend runs on numbers; for arrays call the function in a loop")
         program = self._program(arguments)
-        try:
-            return program.descend.scalar(*arguments.values, float(learning_rate), int(steps))
-        except (ArithmeticError, ValueError):
-            with np.errstate(all="ignore"):
-                values = _map_leaves(np.float64, arguments.values)
-                result = program.descend.array(*values, np.float64(learning_rate), int(steps))
-            return _map_leaves(float, result)
+        values = arguments.values
+        if self._wrt is not None:
+            values = (*values, [p.data for p in self._wrt])
+        descended = _on_floats(program.descend, values, float(learning_rate), int(steps))
+        if self._wrt is None:
+            return descended
+        for parameter, data in zip(self._wrt, descended, strict=True):
+            parameter.data = data
+        return None
 
     @property
     def descend_source(self) -> str:
@@ -210,15 +219,9 @@ class CompiledFunction:
         if self._wrt is not None:
             values = (*values, [p.data for p in self._wrt])
         if arguments.batch is None:
-            try:
-                return program.scalar(*values)  # type: ignore[no-any-return]
-            except (ArithmeticError, ValueError):
-                # numpy floats give inf and nan where Python's floats raise.
-                with np.errstate(all="ignore"):
-                    result = program.array(*_map_leaves(np.float64, values))
-                return _map_leaves(float, result)  # type: ignore[no-any-return]
+            return _on_floats(program.value_and_grad, values)  # type: ignore[no-any-return]
         with np.errstate(all="ignore"):
-            value, gradient = program.array(*values)
+            value, gradient = program.value_and_grad.array(*values)
         inputs = {id(a) for a in arguments.arrays}
         samples = functools.partial(_per_sample, n=arguments.batch, inputs=inputs)
         if self._reduce is None:
@@ -252,7 +255,7 @@ class CompiledFunction:
             program = _Program(code)
             self._programs[arguments.structure] = program
             if self._wrt is None and all(key is None for key in arguments.structure):
-                self._all_floats = (len(arguments.structure), program.scalar)
+                self._all_floats = (len(arguments.structure), program.value_and_grad.scalar)
         self._last = program
         return program
 
@@ -351,6 +354,16 @@ class _Arguments:
         array = np.asarray(arg, dtype=np.float64)
         self.arrays.append(array)
         return array
+
+
+def _on_floats(functions: _Loaded, values: tuple[Any, ...], *options: Any) -> Any:
+    """Run on Python floats; where they raise (log(0), 1/0), numpy floats give inf or nan."""
+    try:
+        return functions.scalar(*values, *options)
+    except (ArithmeticError, ValueError):
+        with np.errstate(all="ignore"):
+            result = functions.array(*_map_leaves(np.float64, values), *options)
+        return _map_leaves(float, result)
 
 
 def _map_leaves(function: Callable[[Any], Any], tree: Any) -> Any:
@@ -533,7 +546,10 @@ def _trace(
         gradient = _pick(single, [_tree_text(tree, gradients) for tree in picked])
         updated = _pick(single, [_tree_text(tree, inputs) for tree in picked])
     else:
-        gradient, updated = _tree_text(differentiated, gradients), ""
+        gradient, updated = (
+            _tree_text(differentiated, gradients),
+            _tree_text(differentiated, inputs),
+        )
     value_text = writer.text(value)
     if has_aux:
         value_text = f"({value_text}, {_tree_text(aux, writer.text)})"
@@ -767,6 +783,7 @@ def _times(partial: Expr | float, adjoint: Expr | float) -> Expr | float:
 
 # -- from source to functions -------------------------------------------------------------
 
+
 @dataclass
 class _Loaded:
     source: str
@@ -786,10 +803,9 @@ class _Program:
             display.append((1, f"# reverse: grad_v = d {code.root} / d v"))
             display += [(1, line) for line in code.reverse]
         body = [*code.unpack, *code.forward, *code.reverse]
-        loaded = _load(
+        self.value_and_grad = _load(
             f"value_and_grad_{code.name}", code.parameters, display, body, None, code.result
         )
-        self.source, self.scalar, self.array = loaded.source, loaded.scalar, loaded.array
         self._descend: _Loaded | None = None
 
     @property
@@ -904,3 +920,91 @@ def _in_pieces(
         return eval(returned, variables)
 
     return run
+
+
+# -- the command line: tinygrad-gd codegen ---------------------------------------------------
+
+
+def tutorial_program(part: int = 1, example: str | None = None) -> CompiledFunction:
+    """The tutorial's network, compiled: its error with respect to every weight.
+
+    ``part`` picks the series' first example of that part; ``example`` picks
+    one by its slug (``"part-2-10-inputs"``). The network is the tutorial
+    module's own, built from Values with its labels, so the generated code
+    names ``sop``, ``predicted`` and ``error`` as the tutorial does.
+
+    >>> program = tutorial_program(1)
+    >>> value, (gradient,) = program()
+    >>> program.source.splitlines()[5]
+    '    predicted = sigmoid(sop)  # sigmoid'
+    """
+    from tinygrad_gd import tutorial
+
+    chosen = _tutorial_example(part, example)
+    x, target = chosen.x, chosen.target
+    weights = tutorial.initial_weights(chosen, seed=0)
+    graph: tutorial.NeuronGraph | tutorial.HiddenLayerGraph
+    if chosen.hidden == 0:
+        graph = tutorial.build_neuron(x, weights[0], target)
+        neuron = graph
+
+        def error() -> Value:
+            return tutorial.build_neuron(x, neuron.weights, target).error
+    else:
+        graph = tutorial.build_hidden_layer(x, weights[0], weights[1], target)
+        layer = graph
+
+        def error() -> Value:
+            rows, output = layer.hidden_weights, layer.output_weights
+            return tutorial.build_hidden_layer(x, rows, output, target).error
+
+    return compile(error, wrt=graph.weights)
+
+
+def _tutorial_example(part: int, slug: str | None) -> Any:
+    from tinygrad_gd.demo import PARTS
+    from tinygrad_gd.tutorial import EXAMPLES
+
+    if slug is not None:
+        by_slug = {example.slug: example for example in EXAMPLES}
+        if slug not in by_slug:
+            raise ValueError(f"example must be one of {', '.join(by_slug)}; got {slug!r}")
+        return by_slug[slug]
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
+    return PARTS[part][0]
+
+
+def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``tinygrad-gd codegen`` on ``parser``."""
+    from tinygrad_gd.tutorial import EXAMPLES
+
+    parser.add_argument(
+        "--part", type=int, choices=(1, 2, 3, 4), default=1, metavar="N",
+        help="the tutorial part whose first network to compile (1-4; default 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--example", choices=[example.slug for example in EXAMPLES], metavar="NAME",
+        help="a published example by name instead: "
+        + ", ".join(example.slug for example in EXAMPLES),
+    )  # fmt: skip
+    parser.add_argument(
+        "--loop", action="store_true",
+        help="also print the gradient-descent loop generated from the same trace",
+    )  # fmt: skip
+
+
+def run_codegen_command(args: argparse.Namespace) -> int:
+    """``tinygrad-gd codegen``: print the Python generated for a tutorial network."""
+    try:
+        chosen = _tutorial_example(args.part, args.example)
+    except ValueError as error:
+        print(f"tinygrad-gd codegen: error: {error}", file=sys.stderr)
+        return 2
+    program = tutorial_program(example=chosen.slug)
+    print(f"# {chosen.name}: x = {list(chosen.x)}, target = {chosen.target}")
+    print(program.source)
+    if args.loop:
+        print()
+        print(program.descend_source)
+    return 0
