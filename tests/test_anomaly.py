@@ -299,11 +299,6 @@ def test_asyncio_tasks_interleaving_keep_their_own_modes() -> None:
     assert asyncio.run(all_tasks()) == [[], [], [], []]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backward keeps its pass state (_adjoint, _users) in the nodes, so two "
-    "threads backpropagating through a shared leaf corrupt each other's gradients",
-)
 def test_concurrent_backward_through_a_shared_leaf() -> None:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads often, as a busy machine would
@@ -337,14 +332,9 @@ def _race_two_backward_passes(terms: int) -> list[float]:
     return wrong
 
 
-# -- found defects, pinned until the core fixes them --------------------------------------
+# -- defects found by these tests, fixed since -------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_gradients checks each flow, not each node's accumulated adjoint: two "
-    "finite flows that sum to inf (or to nan) pass unreported",
-)
 def test_gradient_that_overflows_when_flows_are_summed() -> None:
     x = Value(1e-10)
     with detect_anomaly():
@@ -355,12 +345,6 @@ def test_gradient_that_overflows_when_flows_are_summed() -> None:
     assert x.grad == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with create_graph=True the partials build nodes under detect_anomaly, so the "
-    "forward check fires on a backward node: the error names div(0.5, 0.0) and a line in "
-    "contextlib (the first frame outside the package), not sqrt and the user's line",
-)
 def test_create_graph_names_the_op_being_differentiated_and_its_line() -> None:
     x = Value(0.0)
     with anomaly() as caught:
@@ -370,11 +354,6 @@ def test_create_graph_names_the_op_being_differentiated_and_its_line() -> None:
     assert made_at("sqrt under create_graph") in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_user_site tests filename.startswith(package dir) without a path separator, "
-    "so user code in a sibling folder named like tinygrad_gd_examples/ is skipped",
-)
 def test_user_code_in_a_folder_named_like_the_package_is_user_code() -> None:
     def user_log(x: Value) -> Value:
         return x.log()

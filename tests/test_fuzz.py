@@ -204,10 +204,6 @@ def test_every_op_at_any_float_gives_the_ieee_result_and_gradient(
         on_floats = op(*operands)
     with np.errstate(all="ignore"):
         reference = float(op.ufunc(*operands))
-    if op.name == "pow" and operands[0] == -math.inf and (exponent or operands[-1]) == 0.5:
-        # numpy computes x ** 0.5 as sqrt(x): (-inf) ** 0.5 is nan there; C's pow, which
-        # math.pow and the float engine follow, says inf (pinned by an xfail below).
-        reference = math.inf  # C's pow, as math.pow: (-inf) ** 0.5 is inf
     assert same(out.data, reference), (op.name, operands, out.data, reference)
     assert same(on_floats, reference)
     partials = ieee_partials(op, operands, out.data)
@@ -216,11 +212,6 @@ def test_every_op_at_any_float_gives_the_ieee_result_and_gradient(
         assert same(node.data, got), (op.name, operands, node.data, got)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the float path (math.pow) gives (-inf) ** 0.5 = inf, the array path "
-    "(np.power, which takes sqrt for 0.5) gives nan; every other exponent agrees",
-)
 def test_power_half_at_minus_inf_is_the_same_on_floats_and_arrays() -> None:
     on_floats = (Value(-math.inf) ** 0.5).data
     with np.errstate(all="ignore"):

@@ -163,7 +163,9 @@ DIV = Op("div", 2, operator.truediv, np.divide,
 NEG = Op("neg", 1, operator.neg, np.negative,
          lambda a, out: (-1.0,),
          "-{0}", UNARY)
-POW: Op = Op("pow", 2, math.pow, np.power,
+# np.float_power, not np.power: it agrees with math.pow at (-inf) ** 0.5 (numpy's power
+# takes a square root there), and with integer arrays under negative exponents.
+POW: Op = Op("pow", 2, math.pow, np.float_power,
          lambda a, b, out: (b * POW(a, b - 1.0), XLOGY(out, a)),  # out·log(a); nan for a < 0
          "{0} ** {1}", POWER)
 EXP = Op("exp", 1, math.exp, np.exp,
@@ -239,7 +241,7 @@ def _power(n: float) -> Op:
         "pow",
         1,
         lambda a: math.pow(a, n),
-        lambda a: np.power(a, n),
+        lambda a: np.float_power(a, n),
         derivative,
         "{0} ** " + exponent,
         POWER,

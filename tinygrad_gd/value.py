@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -348,7 +349,7 @@ def _apply_mode(mode: GraphMode, node: Value) -> None:
         node._op = node._a = node._b = None
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")  # ends in a sep
 
 
 def _user_site() -> tuple[str, int]:
@@ -396,6 +397,12 @@ def _data(x: Value | float) -> float:
     return x.data if isinstance(x, Value) else x
 
 
+# A walk keeps its state in the nodes (counts, adjoints), so two threads walking
+# graphs that share a node would mix their counts: walks take turns instead. An
+# RLock, because a backward pass walks inside its own turn.
+_walking = threading.RLock()
+
+
 def reverse_topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, each after all the nodes that use it.
 
@@ -409,6 +416,11 @@ def reverse_topological_order(root: Value) -> list[Value]:
     >>> [n.label or n.op.name for n in reverse_topological_order(x.exp() * x)]
     ['mul', 'exp', 'x']
     """
+    with _walking:
+        return _kahn_order(root)
+
+
+def _kahn_order(root: Value) -> list[Value]:
     reached = [root]
     try:
         for node in reached:  # grows while iterated: a breadth-first walk
@@ -451,19 +463,25 @@ def adjoints(root: Value, create_graph: bool = False) -> Iterator[list[Value]]:
     not depend on reads 0.0. With ``create_graph`` the partials are evaluated
     on the nodes themselves, so adjoints are Values with a graph of their own.
     """
-    order = reverse_topological_order(root)
-    try:
-        root._adjoint = 1.0
-        if create_graph:
-            _propagate_nodes(order)
-        else:
-            _propagate_floats(order)
-        if _mode.get().detect_anomaly:
-            _check_gradients(order)
-        yield order
-    finally:
-        for node in order:
-            node._adjoint = 0.0
+    with _walking:
+        order = _kahn_order(root)
+        try:
+            root._adjoint = 1.0
+            if not create_graph:
+                _propagate_floats(order)
+            elif _mode.get().detect_anomaly:
+                # The check below names the op being differentiated; the nodes
+                # its rule builds must not trip the forward check first.
+                with graph_mode(detect_anomaly=False):
+                    _propagate_nodes(order)
+            else:
+                _propagate_nodes(order)
+            if _mode.get().detect_anomaly:
+                _check_gradients(order)
+            yield order
+        finally:
+            for node in order:
+                node._adjoint = 0.0
 
 
 def _propagate_floats(order: list[Value]) -> None:
@@ -501,10 +519,20 @@ def _propagate_nodes(order: list[Value]) -> None:
 
 
 def _check_gradients(order: list[Value]) -> None:
-    """Find the first op whose backward flow is not finite, and name it."""
+    """Find the first op whose backward flow is not finite, and name it.
+
+    In reverse topological order every user of a node comes before it, and
+    each user's flows were found finite; so a node whose adjoint is not finite
+    got there by their sum.
+    """
     for user in order:
         op, adjoint = user._op, _data(user._adjoint)
-        if op is None or not math.isfinite(adjoint):
+        if not math.isfinite(adjoint):
+            raise AnomalyError(
+                f"backward: the gradients flowing into {_describe(user)} sum to "
+                f"{adjoint}, though each was finite{_where(user)}"
+            )
+        if op is None:
             continue
         for operand, partial in zip(user.parents, _local_partials(user), strict=True):
             if not math.isfinite(_data(partial) * adjoint):
