@@ -24,7 +24,7 @@ from strategies import Expression, expressions
 
 import tinygrad_gd
 import tinygrad_gd.cli
-from tinygrad_gd import TracingError, Value, grad, value_and_grad
+from tinygrad_gd import TracingError, Value, data, grad, nn, optim, value_and_grad
 from tinygrad_gd.compile import compile, tutorial_program
 from tinygrad_gd.ops import OPS, Op
 
@@ -726,3 +726,56 @@ def test_tutorial_program_descends_like_the_tutorials_loop() -> None:
     program.descend(learning_rate=PART1_FAST.learning_rate, steps=200)
     run = gradient_descent(PART1_FAST, [[start]], iterations=200, method="manual")
     assert w.data == pytest.approx(float(run.weights[0][0]), rel=1e-12)
+
+
+# -- training on compiled code -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("activation", "loss", "batch_size"),
+    [("relu", nn.HingeLoss(l2=1e-4), None), ("tanh", nn.BCEWithLogitsLoss(), 16)],
+)
+def test_fit_compiled_equals_fit_eager(activation: str, loss: nn.Loss, batch_size: int) -> None:
+    def train(compiled: bool) -> tuple[tinygrad_gd.History, list[float]]:
+        X, y = data.moons(40, noise=0.1, seed=1, labels=loss.labels)
+        model = nn.MLP(2, [6, 6, 1], activation=[activation, activation, "linear"], seed=2)
+        history = tinygrad_gd.fit(
+            model, X, y, loss=loss, optimizer=optim.Adam(model.parameters(), lr=0.05),
+            epochs=6, batch_size=batch_size, seed=3, compile=compiled,
+        )  # fmt: skip
+        return history, [p.data for p in model.parameters()]
+
+    eager_history, eager_parameters = train(False)
+    history, parameters = train(True)
+    np.testing.assert_allclose(history.loss, eager_history.loss, rtol=1e-10)
+    assert history.metrics == eager_history.metrics
+    np.testing.assert_allclose(parameters, eager_parameters, rtol=1e-9, atol=1e-12)
+
+
+def test_fit_compiled_trains_the_tutorials_neuron_to_its_target() -> None:
+    neuron = nn.Neuron(1, activation="sigmoid", bias=False, seed=0)
+    history = tinygrad_gd.fit(
+        neuron, [[0.1]], [0.3], optimizer=optim.SGD(neuron.parameters(), lr=0.5),
+        epochs=100_000, target_loss=1e-6, compile=True,
+    )  # fmt: skip
+    assert history.stop_reason == "loss reached the target 1e-06"
+    assert float(neuron.predict([[0.1]])[0]) == pytest.approx(0.3, abs=1e-3)
+
+
+def test_fit_refuses_compile_with_detect_anomaly_and_non_bools() -> None:
+    neuron = nn.Neuron(1, seed=0)
+    with pytest.raises(ValueError, match="detect_anomaly"):
+        tinygrad_gd.fit(neuron, [[0.1]], [0.3], compile=True, detect_anomaly=True)
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        tinygrad_gd.fit(neuron, [[0.1]], [0.3], compile=1)  # type: ignore[arg-type]
+
+
+def test_train_command_with_compile_reports_the_same_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    arguments = ["train", "--dataset", "xor", "--hidden", "4", "--epochs", "30", "--seed", "1"]
+    assert tinygrad_gd.cli.main(arguments) == 0
+    eager = capsys.readouterr().out
+    assert tinygrad_gd.cli.main([*arguments, "--compile"]) == 0
+    compiled = capsys.readouterr().out
+    assert compiled == eager and "final loss" in compiled

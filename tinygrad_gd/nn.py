@@ -472,8 +472,18 @@ class Loss:
                     f"{self!r} adds an L2 penalty and needs the parameters: "
                     "loss(outputs, targets, model.parameters())"
                 )
-            total = total + self.l2 * functools.reduce(operator.add, [p * p for p in parameters])
+            total = total + self.penalty(parameters)
         return total
+
+    def penalty(self, parameters: Sequence[Value | float]) -> Any:
+        """The L2 penalty the loss adds: ``l2`` times Σ p² (0.0 without ``l2``).
+
+        >>> MSELoss(l2=0.5).penalty([1.0, 2.0])
+        2.5
+        """
+        if not self.l2 or not parameters:
+            return 0.0
+        return self.l2 * functools.reduce(operator.add, [p * p for p in parameters])
 
     def classify(self, output: float) -> float:
         """The label predicted by an output: ``labels[1]`` above ``threshold``.
