@@ -19,6 +19,7 @@ order like a tape; arithmetic on numbers alone is done once, when parsing.
 The result is a :class:`Formula`: call it on floats, Values or numpy arrays.
 Its arguments are its variables in the order they first appear in the text,
 left to right (``.variables``); they may also be passed by name.
+:func:`grad_command` is the command line's ``tinygrad-gd grad`` built on it.
 
 >>> error = parse("(sigmoid(w * x) - t) ** 2")
 >>> error.variables
