@@ -35,6 +35,7 @@ import argparse
 import ast
 import builtins
 import functools
+import gc
 import inspect
 import keyword
 import math
@@ -42,6 +43,7 @@ import numbers
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, NamedTuple
@@ -244,15 +246,10 @@ class CompiledFunction:
     def _program(self, arguments: _Arguments) -> _Program:
         program = self._programs.get(arguments.structure)
         if program is None:
-            code = _trace(
-                self._f,
-                arguments,
-                self._positions,
-                isinstance(self._argnums, int),
-                self._wrt,
-                self._has_aux,
-            )
-            program = _Program(code)
+            single = isinstance(self._argnums, int)
+            with _collector_paused():
+                code = _trace(self._f, arguments, self._positions, single, self._wrt, self._has_aux)
+                program = _Program(code)
             self._programs[arguments.structure] = program
             if self._wrt is None and all(key is None for key in arguments.structure):
                 self._all_floats = (len(arguments.structure), program.value_and_grad.scalar)
@@ -273,6 +270,20 @@ class CompiledFunction:
                 f"({type(error).__name__}: {error}); call the compiled function once with "
                 "arguments of the right shape, then read .source"
             ) from error
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Tracing makes millions of objects that all stay alive until the code is written:
+    the cyclic garbage collector would walk them again and again (time grows with the
+    square of the graph's size) and could free none of them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_wrt(wrt: Sequence[Value]) -> tuple[Value, ...]:
@@ -442,12 +453,17 @@ def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
 
 
 class _Line(NamedTuple):
-    """One statement: its text, the names it assigns and the names it reads."""
+    """One statement: its text, the names it assigns, and its right-hand side."""
 
     code: str  # as .source shows it, and as it runs on numpy
     scalar: str  # as it runs on floats (see _RealPowers)
     defines: tuple[str, ...]
-    uses: frozenset[str]
+    expression: str
+
+    @property
+    def uses(self) -> set[str]:
+        """The names the statement reads (and the functions it calls)."""
+        return set(_IDENTIFIER.findall(self.expression))
 
 
 _IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")  # the 'e' of 1e-05 follows a digit: no match
@@ -457,7 +473,7 @@ def _line(targets: Sequence[str], expression: str, comment: str = "", target: st
     left, tail = target or targets[0], f"  # {comment}" if comment else ""
     code = f"{left} = {expression}{tail}"
     scalar = f"{left} = {_real_powers(expression)}{tail}" if "**" in expression else code
-    return _Line(code, scalar, tuple(targets), frozenset(_IDENTIFIER.findall(expression)))
+    return _Line(code, scalar, tuple(targets), expression)
 
 
 def _real_powers(expression: str) -> str:
