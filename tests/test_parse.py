@@ -155,6 +155,12 @@ def test_a_wrong_call_is_a_type_error_naming_the_variable(
     assert message in str(caught.value)
 
 
+def test_a_formula_without_variables_takes_no_arguments() -> None:
+    assert parse("2 * 3")() == 6.0
+    with pytest.raises(TypeError, match=r"takes 0 arguments \(\) but 1 was given$"):
+        parse("2 * 3")(1.0)
+
+
 # -- what a formula may not hold ----------------------------------------------------
 
 FORBIDDEN = [

@@ -146,7 +146,7 @@ class Formula:
         if len(args) > len(names):
             raise TypeError(
                 f"{self!r} takes {len(names)} argument{'s' if len(names) != 1 else ''} "
-                f"({', '.join(names)}) but {len(args)} were given"
+                f"({', '.join(names)}) but {len(args)} {'was' if len(args) == 1 else 'were'} given"
             )
         bound = dict(zip(names, args, strict=False))  # too many args was refused above
         for name, arg in kwargs.items():
