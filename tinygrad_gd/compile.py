@@ -231,8 +231,8 @@ class CompiledFunction:
         reduced = functools.partial(_reduced, n=arguments.batch, how=self._reduce)
         if self._has_aux:
             value, aux = value
-            return (reduced(value), _map_leaves(samples, aux)), _map_leaves(reduced, gradient)
-        return reduced(value), _map_leaves(reduced, gradient)
+            return (reduced(value), _map_leaves(samples, aux)), reduced(gradient)
+        return reduced(value), reduced(gradient)
 
     def _eager(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
         """Values as arguments (inside grad, say): the eager engine, which nests."""
@@ -390,10 +390,21 @@ def _per_sample(x: Any, n: int, inputs: set[int]) -> np.ndarray[Any, Any]:
     return x.copy() if id(x) in inputs else x  # type: ignore[no-any-return]
 
 
-def _reduced(x: Any, n: int, how: str) -> float:
-    if np.ndim(x) == 0:
-        return float(x) * n if how == "sum" else float(x)
-    return float(x.sum() if how == "sum" else x.mean())
+def _reduced(tree: Any, n: int, how: str) -> Any:
+    """Every leaf summed (or averaged) over the samples; the arrays in one numpy call."""
+    leaves = list(_leaves(tree))
+    batched = [i for i, x in enumerate(leaves) if isinstance(x, np.ndarray) and x.ndim]
+    # A leaf that is not an array is the same for every sample.
+    totals = [
+        0.0 if isinstance(x, np.ndarray) and x.ndim else float(x) * n if how == "sum" else float(x)
+        for x in leaves
+    ]
+    if batched:
+        sums = np.stack([leaves[i] for i in batched]).sum(axis=1)
+        for i, total in zip(batched, sums.tolist(), strict=True):
+            totals[i] = total if how == "sum" else total / n  # as ndarray.mean divides
+    reduced = iter(totals)
+    return _map_leaves(lambda _: next(reduced), tree)
 
 
 # -- tracing ------------------------------------------------------------------------------
