@@ -377,10 +377,11 @@ def workload_chain(length: int) -> list[tuple[str, str, float, float | None]]:
         result = json.loads(done.stdout)
         if engine == "eager":
             rows.append(("tinygrad_gd eager", "s, build + backward", result["first"], None))
+            rows[-1] = (*rows[-1][:3], result["megabytes"])
         else:
-            rows.append(("tinygrad_gd compiled", "s, trace + compile", result["first"], None))
+            first = ("tinygrad_gd compiled", "s, trace + compile", result["first"])
+            rows.append((*first, result["megabytes"]))
             rows.append(("tinygrad_gd compiled", "s, each call after", result["again"], None))
-        rows[-1] = (*rows[-1][:3], result["megabytes"])
     return rows
 
 
