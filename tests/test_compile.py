@@ -779,3 +779,29 @@ def test_train_command_with_compile_reports_the_same_run(
     assert tinygrad_gd.cli.main([*arguments, "--compile"]) == 0
     compiled = capsys.readouterr().out
     assert compiled == eager and "final loss" in compiled
+
+
+def test_the_tutorials_compiled_gradient_method_trains_as_the_automatic_one() -> None:
+    from tinygrad_gd import tutorial
+
+    for example in (tutorial.PART2_TEN_INPUTS, tutorial.PART4_FIVE):
+        weights = tutorial.initial_weights(example, seed=1)
+        automatic = tutorial.gradient_descent(example, weights, iterations=40, method="automatic")
+        compiled = tutorial.gradient_descent(example, weights, iterations=40, method="compiled")
+        np.testing.assert_allclose(compiled.predictions, automatic.predictions, rtol=1e-12)
+        for got, expected in zip(compiled.weights, automatic.weights, strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_demo_with_compile_reports_what_the_eager_demo_reports() -> None:
+    arguments = [sys.executable, "-m", "tinygrad_gd", "demo", "--part", "3", "--iterations", "50"]
+    eager = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run([*arguments, "--compile"], capture_output=True, text=True, check=True)
+    assert done.stdout == eager.replace("automatic gradient:", "compiled gradient:")
+    refused = subprocess.run(
+        [*arguments, "--compile", "--gradient", "manual"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2 and "--compile" in refused.stderr and not refused.stdout

@@ -373,6 +373,11 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         "published code's variant (default automatic)",
     )  # fmt: skip
     parser.add_argument(
+        "--compile", action="store_true",
+        help="train with the automatic gradient compiled once into Python (the same as "
+        "--gradient compiled)",
+    )  # fmt: skip
+    parser.add_argument(
         "--plot", type=Path, metavar="DIR",
         help=f"write each network's prediction and error against iteration as DIR/NAME.png "
         f"(needs matplotlib: {INSTALL_HINT})",
@@ -390,6 +395,8 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
 def run_demo_command(args: argparse.Namespace) -> int:
     """``tinygrad-gd demo``: check what the options need first, then run; 2 on bad input."""
     try:
+        if args.compile and args.gradient not in ("automatic", "compiled"):
+            raise ValueError(f"--compile trains with the automatic gradient, not {args.gradient}")
         if args.plot is not None:
             require_matplotlib()
             _make_folder("--plot", args.plot)
@@ -405,7 +412,7 @@ def run_demo_command(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         iterations=args.iterations,
         seed=args.seed,
-        method=args.gradient,
+        method="compiled" if args.compile else args.gradient,
         plot_dir=args.plot,
         graph_dir=args.graph,
         graph_format=args.graph_format,

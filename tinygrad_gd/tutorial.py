@@ -430,11 +430,12 @@ def automatic_hidden_layer_gradients(
 
 # -- training --------------------------------------------------------------------------
 
-GradientMethod = Literal["automatic", "manual", "published"]
+GradientMethod = Literal["automatic", "compiled", "manual", "published"]
 """How ``gradient_descent`` gets its gradient: reverse mode over Values, the
-hand derivation, or the published code's variant."""
+same compiled once into Python (:func:`tinygrad_gd.compile`), the hand
+derivation, or the published code's variant."""
 
-GRADIENT_METHODS: tuple[GradientMethod, ...] = ("automatic", "manual", "published")
+GRADIENT_METHODS: tuple[GradientMethod, ...] = ("automatic", "compiled", "manual", "published")
 
 
 def initial_weights(example: Example, seed: int, batch: tuple[int, ...] = ()) -> tuple[Array, ...]:
@@ -498,11 +499,28 @@ def _example_gradients(
         if example.hidden == 0:
             return (automatic_neuron_gradient(x, weights[0], target),)
         return automatic_hidden_layer_gradients(x, weights[0], weights[1], target)
+    if method == "compiled":
+        _, gradient = _compiled_error(example)(*(w.tolist() for w in weights))
+        return tuple(np.array(g, dtype=float) for g in gradient)
     published = method == "published"
     if example.hidden == 0:
         return (_neuron_gradient(x, weights[0], target, published),)
     rate = learning_rate if published else None
     return _hidden_layer_gradients(x, weights[0], weights[1], target, rate)
+
+
+@functools.cache
+def _compiled_error(example: Example) -> Any:
+    """The example's error as a function of its weights, compiled once (reverse mode too)."""
+    from tinygrad_gd.compile import compile
+
+    x, target = example.x, example.target
+    if example.hidden == 0:
+        return compile(lambda w: build_neuron(x, w, target).error, argnums=(0,))
+    return compile(
+        lambda w_hidden, w_output: build_hidden_layer(x, w_hidden, w_output, target).error,
+        argnums=(0, 1),
+    )
 
 
 @dataclass(frozen=True)
@@ -562,7 +580,7 @@ def gradient_descent(
     if iterations < 0:
         raise ValueError(f"iterations must be 0 or more, got {iterations}")
     current = _example_weights(example, weights)
-    if method == "automatic" and current[0].ndim > (1 if example.hidden == 0 else 2):
+    if method in ("automatic", "compiled") and current[0].ndim > (1 if example.hidden == 0 else 2):
         raise ValueError("automatic gradients train one set of weights at a time, not a batch")
     first = _predict(example, current)
     predictions = np.empty((iterations + 1, *first.shape))
