@@ -534,6 +534,8 @@ def test_bad_results_of_the_function_are_named() -> None:
         compile(lambda w: [w])(1.0)
     with pytest.raises(TypeError, match="pair"):
         compile(lambda w: w, has_aux=True)(1.0)
+    with pytest.raises(TypeError, match="aux of <lambda> must hold Values or numbers"):
+        compile(lambda w: (w, [w, "label"]), has_aux=True)(1.0)
     with pytest.raises(ValueError, match="argnums 3 is out of range"):
         compile(lambda w: w, argnums=3)(1.0)
     with pytest.raises(TypeError, match="compile needs a function"):

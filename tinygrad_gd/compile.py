@@ -394,16 +394,15 @@ def _reduced(tree: Any, n: int, how: str) -> Any:
     """Every leaf summed (or averaged) over the samples; the arrays in one numpy call."""
     leaves = list(_leaves(tree))
     batched = [i for i, x in enumerate(leaves) if isinstance(x, np.ndarray) and x.ndim]
-    # A leaf that is not an array is the same for every sample.
-    totals = [
-        0.0 if isinstance(x, np.ndarray) and x.ndim else float(x) * n if how == "sum" else float(x)
-        for x in leaves
-    ]
-    if batched:
-        sums = np.stack([leaves[i] for i in batched]).sum(axis=1)
-        for i, total in zip(batched, sums.tolist(), strict=True):
-            totals[i] = total if how == "sum" else total / n  # as ndarray.mean divides
-    reduced = iter(totals)
+    sums = np.stack([leaves[i] for i in batched]).sum(axis=1).tolist() if batched else []
+    summed = dict(zip(batched, sums, strict=True))
+
+    def reduce(i: int, x: Any) -> float:
+        if i in summed:
+            return float(summed[i]) if how == "sum" else summed[i] / n  # as ndarray.mean does
+        return float(x) * n if how == "sum" else float(x)  # a number: the same for each sample
+
+    reduced = iter([reduce(i, x) for i, x in enumerate(leaves)])
     return _map_leaves(lambda _: next(reduced), tree)
 
 
@@ -628,6 +627,12 @@ def _run(f: Callable[..., Any], placeholders: list[Any], has_aux: bool) -> tuple
             f"{_name(f)} must return a scalar Value or a number to be differentiated, "
             f"got {type(value).__name__}"
         )
+    for leaf in _leaves(aux if has_aux else ()):
+        if not isinstance(leaf, (Value, numbers.Real)):
+            raise TypeError(
+                f"the aux of {_name(f)} must hold Values or numbers (in lists or tuples), "
+                f"got {type(leaf).__name__}"
+            )
     return value, aux
 
 
@@ -695,13 +700,15 @@ class _Writer:
         outputs = [x for x in _leaves((value, aux)) if isinstance(x, Value)]
         if not outputs:
             return
-        # One walk over all outputs: joined under nodes of our own that are never written.
+        # One walk covers every output: they are joined by a chain of nodes of our own,
+        # ((o1 + o2) + o3) ..., which is walked and then left out.
         with graph_mode(record=True, detect_anomaly=False):
-            joins = [functools.reduce(lambda a, b: Value.apply(ADD, a, b), outputs)]
-        while len(joins) < len(outputs):  # the joins: the outputs' first users, in a chain
-            joins.append(joins[-1].parents[0])
-        ours = {id(join) for join in joins[: len(outputs) - 1]}
-        self.order = [n for n in reverse_topological_order(joins[0]) if id(n) not in ours]
+            joined = functools.reduce(lambda a, b: Value.apply(ADD, a, b), outputs)
+        joins, node = set(), joined
+        for _ in outputs[1:]:
+            joins.add(id(node))
+            node = node.parents[0]
+        self.order = [n for n in reverse_topological_order(joined) if id(n) not in joins]
         for node in reversed(self.order):
             self._write_forward(node, root=node is value)
 
@@ -903,27 +910,26 @@ def _load(
 
     source = render(scalar=False)
     if len(body) + len(loop or ()) > _LARGEST_FUNCTION:
-        return _Loaded(
-            source,
-            _in_pieces(parameters, body, loop, result, scalar=True),
-            _in_pieces(parameters, body, loop, result, scalar=False),
-        )
+        return _Loaded(source, *_in_pieces(parameters, body, loop, result))
     scalar_source = render(scalar=True)
+    array_code = builtins.compile(source, f"<{name}>", "exec")
+    scalar_code = (
+        array_code if scalar_source == source else builtins.compile(scalar_source, name, "exec")
+    )
     functions = []
-    for text, namespace in ((scalar_source, _SCALAR_NAMESPACE), (source, _ARRAY_NAMESPACE)):
+    for code, namespace in ((scalar_code, _SCALAR_NAMESPACE), (array_code, _ARRAY_NAMESPACE)):
         namespace = dict(namespace)
-        exec(builtins.compile(text, f"<{name}>", "exec"), namespace)  # generated code only
+        exec(code, namespace)  # generated code only, no user text
         functions.append(namespace[name])
     return _Loaded(source, *functions)
 
 
 def _in_pieces(
-    parameters: list[str], body: list[_Line], loop: list[_Line] | None, result: str, scalar: bool
-) -> Callable[..., Any]:
+    parameters: list[str], body: list[_Line], loop: list[_Line] | None, result: str
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """A long program as module-level pieces run one after another in one dict."""
-    namespace = _SCALAR_NAMESPACE if scalar else _ARRAY_NAMESPACE
 
-    def pieces(lines: list[_Line]) -> list[Any]:
+    def pieces(lines: list[_Line], scalar: bool) -> list[Any]:
         return [
             builtins.compile(
                 "\n".join(ln.scalar if scalar else ln.code for ln in lines[i : i + _PIECE]),
@@ -933,20 +939,29 @@ def _in_pieces(
             for i in range(0, len(lines), _PIECE)
         ]
 
-    before, repeated = pieces(body), None if loop is None else pieces(loop)
+    def both(lines: list[_Line]) -> tuple[list[Any], list[Any]]:
+        array = pieces(lines, scalar=False)
+        same = all(line.scalar == line.code for line in lines)
+        return array if same else pieces(lines, scalar=True), array
+
+    before, repeated = both(body), both(loop or [])
     returned = builtins.compile(result, "<generated>", "eval")
+    steps = (lambda variables: variables["steps"]) if loop is not None else (lambda _: 0)
 
-    def run(*args: Any) -> Any:
-        variables = dict(namespace)
-        variables.update(zip(parameters, args, strict=True))
-        for piece in before:
-            exec(piece, variables)  # generated code only
-        for _ in range(variables["steps"] if repeated is not None else 0):
-            for piece in repeated or ():
-                exec(piece, variables)
-        return eval(returned, variables)
+    def runner(kind: int, namespace: dict[str, Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            variables = dict(namespace)
+            variables.update(zip(parameters, args, strict=True))
+            for piece in before[kind]:
+                exec(piece, variables)  # generated code only, no user text
+            for _ in range(steps(variables)):
+                for piece in repeated[kind]:
+                    exec(piece, variables)
+            return eval(returned, variables)
 
-    return run
+        return run
+
+    return runner(0, _SCALAR_NAMESPACE), runner(1, _ARRAY_NAMESPACE)
 
 
 # -- the command line: tinygrad-gd codegen ---------------------------------------------------
