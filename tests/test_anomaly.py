@@ -336,13 +336,17 @@ def _race_two_backward_passes(terms: int) -> list[float]:
 
 
 def test_gradient_that_overflows_when_flows_are_summed() -> None:
-    x = Value(1e-10)
+    x = Value(1e-10, label="x")
     with detect_anomaly():
         y = x * 1e308 + x * 1e308  # flows sum to inf
         assert math.isfinite(y.data)
-        with pytest.raises(AnomalyError):
+        with pytest.raises(AnomalyError) as caught:
             y.backward()
     assert x.grad == 0.0
+    message = str(caught.value)
+    expected = "backward: the gradients flowing into the leaf x = 1e-10 from its 2 uses"
+    assert message.startswith(expected)
+    assert message.count(made_at("flows sum to inf")) == 2
 
 
 def test_create_graph_names_the_op_being_differentiated_and_its_line() -> None:

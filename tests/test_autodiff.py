@@ -258,3 +258,14 @@ def test_an_error_changes_no_grad_and_the_next_call_works() -> None:
     assert w.grad == 1.5
     assert grad(lambda x: x * x)(w).data == 1.0
     assert grad(lambda x: x * x)(0.5) == 1.0
+
+
+@pytest.mark.parametrize("xs", [5, None, "x"])
+def test_gradients_names_a_bad_xs(xs: Any) -> None:
+    with pytest.raises(TypeError, match="xs must be a Value or a sequence of Values"):
+        gradients(Value(1.0) * 2, xs)
+
+
+def test_a_numpy_int_argnum_is_one_position() -> None:
+    assert grad(lambda x, y: x * y, argnums=np.int64(1))(3.0, 4.0) == 3.0
+    assert grad(lambda x, y: x * y, argnums=(np.int64(0),))(3.0, 4.0) == (4.0,)

@@ -269,3 +269,20 @@ def test_ops_accept_numpy_scalars(scalar: float) -> None:
     result = TANH(scalar)
     assert type(result) is float and result == math.tanh(1.0)
     assert ADD(scalar, 2) == 3.0
+
+
+def test_an_op_named_with_a_non_number_operand() -> None:
+    with pytest.raises(TypeError, match="tanh needs numbers, arrays or Values, got str: 'a'"):
+        TANH("a")
+
+
+@pytest.mark.parametrize(
+    "op, operands, expected",
+    [(DIV, (1.0, 0.0, inf), (inf, -inf)), (power(0.5), (0.0, 0.0), (inf,))],
+    ids=["1/0", "sqrt at 0"],
+)
+def test_partials_at_numbers_give_ieee_results_where_floats_raise(
+    op: Op, operands: tuple[float, ...], expected: tuple[float, ...]
+) -> None:
+    # d(a/b)/da = 1/b and d(a/b)/db = -(a/b)/b; d(x**0.5)/dx = 0.5 x**-0.5.
+    assert op.partials_at(*operands) == expected

@@ -8,6 +8,7 @@ function names and the bound variables.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,12 +171,17 @@ def test_the_sigmoid_rule_prints_as_the_tutorial_writes_it() -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_number_text_reads_back_exactly(x: float) -> None:
     text = number_text(x)
-    assert float(ast.literal_eval(text)) == x
-    if x.is_integer():
+    back = float(ast.literal_eval(text))
+    assert back == x and math.copysign(1.0, back) == math.copysign(1.0, x)  # -0.0 too
+    if x.is_integer() and abs(x) < 1e16 and text != "-0.0":
         assert "." not in text and "e" not in text
+    assert len(text) <= 24  # 1e300 is not 301 digits
 
 
-@pytest.mark.parametrize("x, text", [(2.0, "2"), (-3.0, "-3"), (0.1, "0.1"), (1e-07, "1e-07")])
+@pytest.mark.parametrize(
+    "x, text",
+    [(2.0, "2"), (-3.0, "-3"), (0.1, "0.1"), (1e-07, "1e-07"), (-0.0, "-0.0"), (1e20, "1e+20")],
+)
 def test_number_text_is_short(x: float, text: str) -> None:
     assert number_text(x) == text
 

@@ -438,3 +438,20 @@ def test_graph_mode_rejects_unknown_switches() -> None:
     with pytest.raises(TypeError), graph_mode(recrd=False):
         pass
     assert (Value(1.0) + 1).parents != ()
+
+
+# -- numbers too large, comparisons with non-numbers ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: Value(10**400), lambda: Value(1.0) + 10**400, lambda: Value(2.0) ** 10**400]
+)
+def test_an_int_too_large_for_a_float_is_named(make: Callable[[], Value]) -> None:
+    with pytest.raises(OverflowError, match=r"\(401 digits\) is too large for a float"):
+        make()
+
+
+def test_comparing_with_a_non_number_is_a_type_error_naming_both() -> None:
+    with pytest.raises(TypeError, match="'<' not supported between instances of 'Value' and 'str'"):
+        Value(1.0) < "a"  # noqa: B015
+    assert (Value(1.0) < Value(2.0)) and (2 > Value(1.0)) and not (Value(3.0) <= 2)

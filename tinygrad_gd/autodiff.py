@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import numbers
-from collections.abc import Callable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -45,7 +46,14 @@ def gradients(
     """
     if not isinstance(y, Value):
         raise TypeError(f"gradients: y must be a Value, got {type(y).__name__}")
-    targets = [xs] if isinstance(xs, Value) else list(xs)
+    if isinstance(xs, Value):
+        targets = [xs]
+    elif isinstance(xs, Iterable) and not isinstance(xs, (str, bytes)):
+        targets = list(xs)
+    else:
+        raise TypeError(
+            f"gradients: xs must be a Value or a sequence of Values, got {type(xs).__name__}"
+        )
     for i, x in enumerate(targets):
         if not isinstance(x, Value):
             raise TypeError(f"gradients: xs[{i}] must be a Value, got {type(x).__name__}")
@@ -79,6 +87,7 @@ def value_and_grad(
     (25.0, (30.0, 20.0))
     """
     positions = _check_argnums(argnums)
+    one = _is_position(argnums)  # one position gives one gradient, a tuple a tuple
 
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -110,7 +119,7 @@ def value_and_grad(
                 f"differentiated, got {type(out).__name__}"
             )
         derivatives = gradients(out, [args_list[i] for i in wanted], create_graph=nested)
-        result = derivatives[0] if isinstance(argnums, int) else derivatives
+        result = derivatives[0] if one else derivatives
         return (out if nested else out.data), result
 
     return value_and_grad_f
@@ -170,15 +179,19 @@ def detect_anomaly() -> Iterator[None]:
         yield
 
 
+def _is_position(i: object) -> bool:
+    return isinstance(i, numbers.Integral) and not isinstance(i, bool)  # numpy ints too
+
+
 def _check_argnums(argnums: int | Sequence[int]) -> tuple[int, ...]:
-    positions = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not positions or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in positions
-    ):
+    if _is_position(argnums):
+        return (operator.index(argnums),)  # type: ignore[arg-type]
+    positions = tuple(argnums) if isinstance(argnums, (tuple, list)) else ()
+    if not positions or not all(_is_position(i) for i in positions):
         raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
     if len(set(positions)) != len(positions):
         raise ValueError(f"argnums has a repeated position: {argnums!r}")
-    return positions
+    return tuple(int(i) for i in positions)
 
 
 def _resolve(positions: tuple[int, ...], nargs: int, f: Callable[..., Any]) -> list[int]:

@@ -40,7 +40,8 @@ import numpy as np
 
 __all__ = [
     "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
-    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "power",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "number_text",
+    "power",
 ]  # fmt: skip
 
 # Binding strength of each notation, for parenthesizing printed formulas.
@@ -75,6 +76,18 @@ class Op:
             with np.errstate(all="ignore"):
                 return float(self.ufunc(*operands))
 
+    def partials_at(self, *operands: float) -> tuple[float, ...]:
+        """The local partials at numbers (operands, then ``out``), IEEE at edges.
+
+        >>> LOG.partials_at(2.0, LOG.evaluate(2.0)), LOG.partials_at(0.0, -math.inf)
+        ((0.5,), (inf,))
+        """
+        try:
+            return self.partials(*operands)
+        except ArithmeticError:  # a division by zero: numpy floats give inf or nan
+            with np.errstate(all="ignore"):
+                return tuple(float(p) for p in self.partials(*map(np.float64, operands)))
+
     def __call__(self, *operands: Any) -> Any:
         """Apply the op: numbers give a float, arrays an array, nodes a node.
 
@@ -93,7 +106,13 @@ class Op:
                 with np.errstate(all="ignore"):
                     return self.ufunc(*operands)
             if not isinstance(operand, numbers.Real):
-                return type(operand).apply(self, *operands)
+                apply = getattr(type(operand), "apply", None)
+                if apply is None:
+                    raise TypeError(
+                        f"{self.name} needs numbers, arrays or Values, "
+                        f"got {type(operand).__name__}: {operand!r}"
+                    )
+                return apply(self, *operands)
             numpy_scalars = True  # np.float32, np.int64: numbers, but not Python's
         return self.evaluate(*map(float, operands) if numpy_scalars else operands)
 
@@ -208,8 +227,17 @@ COS: Op = Op("cos", 1, math.cos, np.cos,
 # fmt: on
 
 
-def _number_text(n: float) -> str:
-    return str(int(n)) if float(n).is_integer() else repr(float(n))
+def number_text(x: float) -> str:
+    """A number as the shortest text that reads back exactly.
+
+    >>> number_text(2.0), number_text(0.1), number_text(-3.0), number_text(1e300)
+    ('2', '0.1', '-3', '1e+300')
+    """
+    x = float(x)
+    # Whole numbers print as ints while that is short and keeps the sign (-0.0).
+    if x.is_integer() and abs(x) < 1e16 and math.copysign(1.0, x) == math.copysign(1.0, x or 1):
+        return str(int(x))
+    return repr(x)
 
 
 def power(n: float) -> Op:
@@ -234,7 +262,7 @@ def _power(n: float) -> Op:
         derivative = lambda a, out: (2.0 * a,)  # noqa: E731  (spares the node a**1)
     else:
         derivative = lambda a, out: (n * power(n - 1.0)(a),)  # noqa: E731
-    exponent = _number_text(n)
+    exponent = number_text(n)
     if n < 0:
         exponent = f"({exponent})"
     return Op(

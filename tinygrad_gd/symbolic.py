@@ -16,23 +16,13 @@ of any derivative.
 
 from __future__ import annotations
 
-from tinygrad_gd.ops import ADD, ATOM, DIV, MUL, NEG, POW, POWER, SUB, UNARY, Op
+from tinygrad_gd.ops import ADD, ATOM, DIV, MUL, NEG, POW, POWER, SUB, UNARY, Op, number_text
 
 __all__ = ["Expr", "number_text"]
 
 # Ops for which a left operand of equal binding strength needs no parentheses:
 # a - b - c is (a - b) - c, but a ** b ** c is not (a ** b) ** c.
 _LEFT_ASSOCIATIVE = {ADD.name, SUB.name, MUL.name, DIV.name}
-
-
-def number_text(x: float) -> str:
-    """A number as the shortest text that reads back exactly.
-
-    >>> number_text(2.0), number_text(0.1), number_text(-3.0)
-    ('2', '0.1', '-3')
-    """
-    x = float(x)
-    return str(int(x)) if x.is_integer() else repr(x)
 
 
 class Expr:

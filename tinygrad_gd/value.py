@@ -18,6 +18,7 @@ from __future__ import annotations
 import linecache
 import math
 import numbers
+import operator
 import os
 import sys
 import threading
@@ -26,8 +27,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
-
-import numpy as np
 
 from tinygrad_gd.ops import (
     ABS,
@@ -95,24 +94,31 @@ def graph_mode(**changes: bool) -> Iterator[GraphMode]:
         _mode.reset(token)
 
 
-def _binary(op: Op, name: str) -> tuple[Callable[[Value, Any], Value], ...]:
-    """The operator methods ``__name__`` and ``__rname__`` for a binary op."""
+def _operator(op: Op, name: str, reflected: bool = False) -> Callable[[Value, Any], Value]:
+    """The method ``name`` computing ``self ∘ other`` (``other ∘ self`` if reflected)."""
 
-    def forward(self: Value, other: Any) -> Value:
+    def method(self: Value, other: Any) -> Value:
         if not isinstance(other, Value):
             other = _constant(other)
             if other is None:
                 return NotImplemented  # type: ignore[no-any-return]
-        return _record(op, self, other)
+        return _record(op, other, self) if reflected else _record(op, self, other)
 
-    def reflected(self: Value, other: Any) -> Value:  # other is never a Value here
-        constant = _constant(other)
-        if constant is None:
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _comparison(symbol: str, compare: Callable[[float, float], bool]) -> Callable[..., bool]:
+    """The method for ``self <symbol> other``: it compares the data."""
+
+    def method(self: Value, other: Any) -> bool:
+        if isinstance(other, Value):
+            other = other._concrete(symbol)
+        elif not isinstance(other, numbers.Real):
             return NotImplemented  # type: ignore[no-any-return]
-        return _record(op, constant, self)
+        return compare(self._concrete(symbol), other)
 
-    forward.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
-    return forward, reflected
+    return method
 
 
 class Value:
@@ -139,14 +145,9 @@ class Value:
     _adjoint: Any  # d root / d self during a backward pass; 0.0 outside one
 
     def __init__(self, data: float, label: str = "") -> None:
-        if not (type(data) is float or isinstance(data, numbers.Real)):
-            raise TypeError(
-                f"Value needs a real number (int, float or numpy real scalar), "
-                f"got {type(data).__name__}: {data!r}"
-            )
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data = float(data)
+        self.data = _real(data)
         self.grad = 0.0
         self.label = label
         self._op = self._a = self._b = None
@@ -188,61 +189,97 @@ class Value:
 
     # a + b with a number on either side; anything else is NotImplemented, so that
     # Python names both types in its TypeError and numpy can broadcast over arrays.
-    __add__, __radd__ = _binary(ADD, "add")
-    __sub__, __rsub__ = _binary(SUB, "sub")
-    __mul__, __rmul__ = _binary(MUL, "mul")
-    __truediv__, __rtruediv__ = _binary(DIV, "truediv")
-    __rpow__ = _binary(POW, "pow")[1]  # __pow__ is below: a number exponent has a row
+    __add__ = _operator(ADD, "__add__")
+    __radd__ = _operator(ADD, "__radd__", reflected=True)
+    __sub__ = _operator(SUB, "__sub__")
+    __rsub__ = _operator(SUB, "__rsub__", reflected=True)
+    __mul__ = _operator(MUL, "__mul__")
+    __rmul__ = _operator(MUL, "__rmul__", reflected=True)
+    __truediv__ = _operator(DIV, "__truediv__")
+    __rtruediv__ = _operator(DIV, "__rtruediv__", reflected=True)
+    __rpow__ = _operator(POW, "__rpow__", reflected=True)  # __pow__ is below
 
     def __pow__(self, exponent: Value | float) -> Value:
-        """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow."""
+        """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow.
+
+        >>> (Value(3.0) ** 2).data, (Value(-8.0) ** Value(1 / 3)).data
+        (9.0, nan)
+        """
         if isinstance(exponent, Value):
             return _record(POW, self, exponent)
-        if not isinstance(exponent, numbers.Real):
+        constant = _constant(exponent)
+        if constant is None:
             return NotImplemented
-        return _record(power(float(exponent)), self)
+        return _record(power(constant.data), self)
 
     def __neg__(self) -> Value:
+        """-self. ``(-Value(2.0)).data`` is -2.0."""
         return _record(NEG, self)
 
     def __pos__(self) -> Value:
+        """+self is self: no node is recorded. ``+v is v``."""
         return self
 
     def __abs__(self) -> Value:
+        """|self|; its derivative at 0 is taken as 0. ``abs(Value(-2.0)).data`` is 2.0."""
         return _record(ABS, self)
 
     # -- functions ----------------------------------------------------------------
 
     def exp(self) -> Value:
-        """e ** self. ``exp(1000)`` is ``inf``, as IEEE arithmetic says."""
+        """e ** self; ``exp(1000)`` is ``inf``, as IEEE arithmetic says.
+
+        >>> Value(0.0).exp().data, Value(1000.0).exp().data
+        (1.0, inf)
+        """
         return _record(EXP, self)
 
     def log(self) -> Value:
-        """Natural logarithm: ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``."""
+        """Natural logarithm: ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``.
+
+        >>> Value(1.0).log().data, Value(0.0).log().data, Value(-1.0).log().data
+        (0.0, -inf, nan)
+        """
         return _record(LOG, self)
 
     def sigmoid(self) -> Value:
-        """1 / (1 + e ** -self), computed without overflow at any input."""
+        """1 / (1 + e ** -self), computed without overflow at any input.
+
+        >>> Value(0.0).sigmoid().data, Value(-1000.0).sigmoid().data
+        (0.5, 0.0)
+        """
         return _record(SIGMOID, self)
 
     def tanh(self) -> Value:
-        """Hyperbolic tangent."""
+        """Hyperbolic tangent.
+
+        >>> Value(0.0).tanh().data, Value(1000.0).tanh().data
+        (0.0, 1.0)
+        """
         return _record(TANH, self)
 
     def relu(self) -> Value:
-        """max(self, 0); its derivative at 0 is taken as 0."""
+        """max(self, 0); its derivative at 0 is taken as 0.
+
+        >>> Value(-2.0).relu().data, Value(3.0).relu().data
+        (0.0, 3.0)
+        """
         return _record(RELU, self)
 
     def sqrt(self) -> Value:
-        """Square root: ``sqrt(-1)`` is ``nan``; the derivative at 0 is ``inf``."""
+        """Square root: ``sqrt(-1)`` is ``nan``; the derivative at 0 is ``inf``.
+
+        >>> Value(9.0).sqrt().data, Value(-1.0).sqrt().data
+        (3.0, nan)
+        """
         return _record(SQRT, self)
 
     def sin(self) -> Value:
-        """Sine."""
+        """Sine (radians). ``Value(0.0).sin().data`` is 0.0."""
         return _record(SIN, self)
 
     def cos(self) -> Value:
-        """Cosine."""
+        """Cosine (radians). ``Value(0.0).cos().data`` is 1.0."""
         return _record(COS, self)
 
     # -- reading the value --------------------------------------------------------
@@ -256,17 +293,10 @@ class Value:
     def __bool__(self) -> bool:
         return self._concrete("bool() (an `if` or `while` on a Value)") != 0.0
 
-    def __lt__(self, other: Value | float) -> bool:
-        return self._concrete("<") < _data(other)
-
-    def __le__(self, other: Value | float) -> bool:
-        return self._concrete("<=") <= _data(other)
-
-    def __gt__(self, other: Value | float) -> bool:
-        return self._concrete(">") > _data(other)
-
-    def __ge__(self, other: Value | float) -> bool:
-        return self._concrete(">=") >= _data(other)
+    __lt__ = _comparison("<", operator.lt)
+    __le__ = _comparison("<=", operator.le)
+    __gt__ = _comparison(">", operator.gt)
+    __ge__ = _comparison(">=", operator.ge)
 
     def _concrete(self, use: str) -> float:
         if _mode.get().tracing:
@@ -361,8 +391,10 @@ def _user_site() -> tuple[str, int]:
 
 
 def _describe(node: Value) -> str:
+    if node._op is None:
+        return f"the leaf {node.label or ''}{' ' if node.label else ''}= {node.data!r}"
     operands = ", ".join(repr(p.data) for p in node.parents)
-    return f"{node._op.name if node._op else 'leaf'}({operands})"
+    return f"{node._op.name}({operands})"
 
 
 def _where(node: Value) -> str:
@@ -373,24 +405,33 @@ def _where(node: Value) -> str:
     return f"\n  made at {filename}:{line}" + (f": {code}" if code else "")
 
 
-def _as_value(x: Value | float) -> Value:
-    if isinstance(x, Value):
-        return x
-    if _is_real(x):
-        return Value(x)
-    raise TypeError(f"an op needs Values or real numbers, got {type(x).__name__}: {x!r}")
-
-
-def _is_real(x: object) -> bool:
-    # int, float, bool, Fraction and numpy's real scalars; not complex, str or arrays.
-    return isinstance(x, numbers.Real)
+def _real(x: object) -> float:
+    """A real number as a float, or an error that names what it was."""
+    if type(x) is not float and not isinstance(x, numbers.Real):
+        raise TypeError(
+            "Value needs a real number (int, float or numpy real scalar), "
+            f"got {type(x).__name__}: {x!r}"
+        )
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(
+            f"the number {str(x)[:20]}... ({len(str(x))} digits) is too large for a float"
+        ) from None
 
 
 def _constant(x: object) -> Value | None:
-    """A leaf for a number met in arithmetic; None for anything else."""
-    if type(x) is float or type(x) is int or _is_real(x):
+    """A leaf for a number met in arithmetic; None for anything that is not one."""
+    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
         return Value(x)  # type: ignore[arg-type]
     return None
+
+
+def _as_value(x: object) -> Value:
+    node = x if isinstance(x, Value) else _constant(x)
+    if node is None:
+        raise TypeError(f"an op needs Values or real numbers, got {type(x).__name__}: {x!r}")
+    return node
 
 
 def _data(x: Value | float) -> float:
@@ -496,7 +537,7 @@ def _propagate_floats(order: list[Value]) -> None:
             else:
                 partials = op.partials(a.data, b.data, node.data)  # type: ignore[union-attr]
         except ArithmeticError:  # a division by zero at a domain edge
-            partials = _ieee_partials(op, node)
+            partials = op.partials_at(*_numbers(node))
         a._adjoint += partials[0] * adjoint  # type: ignore[union-attr]
         if b is not None:
             b._adjoint += partials[1] * adjoint
@@ -525,35 +566,26 @@ def _check_gradients(order: list[Value]) -> None:
     each user's flows were found finite; so a node whose adjoint is not finite
     got there by their sum.
     """
-    for user in order:
+    for done, user in enumerate(order):
         op, adjoint = user._op, _data(user._adjoint)
         if not math.isfinite(adjoint):
+            uses = [u for u in order[:done] if user is u._a or user is u._b]
             raise AnomalyError(
-                f"backward: the gradients flowing into {_describe(user)} sum to "
-                f"{adjoint}, though each was finite{_where(user)}"
+                f"backward: the gradients flowing into {_describe(user)} from its "
+                f"{len(uses)} uses sum to {adjoint}, though each was finite"
+                + "".join(_where(u) for u in uses[:3])
             )
         if op is None:
             continue
-        for operand, partial in zip(user.parents, _local_partials(user), strict=True):
-            if not math.isfinite(_data(partial) * adjoint):
+        for operand, partial in zip(user.parents, op.partials_at(*_numbers(user)), strict=True):
+            if not math.isfinite(partial * adjoint):
                 raise AnomalyError(
                     f"backward through {_describe(user)}: the gradient for operand "
-                    f"{operand.data!r} is {_data(partial) * adjoint} (local partial "
-                    f"{_data(partial)}, incoming gradient {adjoint}){_where(user)}"
+                    f"{operand.data!r} is {partial * adjoint} (local partial "
+                    f"{partial}, incoming gradient {adjoint}){_where(user)}"
                 )
 
 
-def _local_partials(node: Value) -> tuple[float, ...]:
-    assert node._op is not None and node._a is not None
-    operands = [x.data for x in (node._a, node._b, node) if x is not None]
-    try:
-        return node._op.partials(*operands)
-    except ArithmeticError:
-        return _ieee_partials(node._op, node)
-
-
-def _ieee_partials(op: Op, node: Value) -> tuple[float, ...]:
-    """The partials on numpy floats, which give inf or nan where floats raise."""
-    operands = [np.float64(x.data) for x in (node._a, node._b, node) if x is not None]
-    with np.errstate(all="ignore"):
-        return tuple(float(p) for p in op.partials(*operands))
+def _numbers(node: Value) -> list[float]:
+    """What a rule reads at a node, as numbers: its operands' data, then its own."""
+    return [x.data for x in (node._a, node._b, node) if x is not None]
