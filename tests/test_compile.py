@@ -406,6 +406,8 @@ def test_argnums_picks_like_value_and_grad() -> None:
     assert compile(f, argnums=(2, 0))(2.0, 3.0, 4.0) == (24.0, (6.0, 12.0))
     assert compile(f, argnums=-1)(2.0, 3.0, 4.0) == (24.0, 6.0)
     assert compile(f, argnums=(1,))(2.0, 3.0, 4.0) == (24.0, (8.0,))
+    assert compile(f, argnums=np.int64(1))(2.0, 3.0, 4.0) == (24.0, 8.0)
+    assert compile(f, argnums=[np.int64(2), 0])(2.0, 3.0, 4.0) == (24.0, (6.0, 12.0))
 
 
 def test_numbers_of_every_kind_give_floats() -> None:

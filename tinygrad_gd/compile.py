@@ -50,7 +50,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_gd.autodiff import _check_argnums, _name, _resolve, value_and_grad
+from tinygrad_gd.autodiff import (
+    _check_argnums,
+    _is_position,
+    _name,
+    _resolve,
+    value_and_grad,
+)
 from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import TracingError, Value, graph_mode, reverse_topological_order
@@ -132,7 +138,9 @@ class CompiledFunction:
         if wrt is None:
             argnums = 0 if argnums is None else argnums
             self._positions = _check_argnums(argnums)
-            self._argnums = argnums if isinstance(argnums, int) else self._positions
+            # One position (numpy ints too) gives one gradient, a tuple a tuple.
+            one = _is_position(argnums)
+            self._argnums = self._positions[0] if one else self._positions
         self._wrt = None if wrt is None else _check_wrt(wrt)
         if reduce is not None and reduce not in REDUCTIONS:
             raise ValueError(f"reduce must be None, 'sum' or 'mean', got {reduce!r}")
@@ -246,7 +254,7 @@ class CompiledFunction:
     def _program(self, arguments: _Arguments) -> _Program:
         program = self._programs.get(arguments.structure)
         if program is None:
-            single = isinstance(self._argnums, int)
+            single = isinstance(self._argnums, int)  # one position: one gradient
             with _collector_paused():
                 code = _trace(self._f, arguments, self._positions, single, self._wrt, self._has_aux)
                 program = _Program(code)
