@@ -194,7 +194,7 @@ class CompiledFunction:
             raise TypeError(f"learning_rate must be a real number, got {learning_rate!r}")
         if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
             raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-        arguments = _Arguments.inspect(args)
+        arguments = _Arguments.check(args)
         if arguments.batch is not None or arguments.has_values:
             raise TypeError("descend runs on numbers; for arrays call the function in a loop")
         program = self._program(arguments)
@@ -221,7 +221,7 @@ class CompiledFunction:
     # -- calling ----------------------------------------------------------------------
 
     def _call(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
-        arguments = _Arguments.inspect(args)
+        arguments = _Arguments.check(args)
         if arguments.has_values:
             return self._eager(args)
         program = self._program(arguments)
@@ -269,7 +269,7 @@ class CompiledFunction:
             return self._last
         required = _required_positional(self._f)
         try:
-            return self._program(_Arguments.inspect((0.0,) * required))
+            return self._program(_Arguments.check((0.0,) * required))
         except TracingError:
             raise
         except Exception as error:
@@ -335,7 +335,8 @@ class _Arguments:
     has_values: bool = False
 
     @classmethod
-    def inspect(cls, args: tuple[Any, ...]) -> _Arguments:
+    def check(cls, args: tuple[Any, ...]) -> _Arguments:
+        """Convert every argument, or raise naming the first bad one (nothing is kept)."""
         arguments = cls((), ())
         converted = [arguments._convert(arg, f"argument {i}") for i, arg in enumerate(args)]
         arguments.values = tuple(value for value, _ in converted)
