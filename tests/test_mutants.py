@@ -6,16 +6,18 @@ out by hand. See docs/testing.md for the mutation run and its score.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from tinygrad_gd import Value, grad, gradients
+from tinygrad_gd import AnomalyError, Value, detect_anomaly, grad, gradients
 from tinygrad_gd.ops import ADD, DIV, MUL, NEG, POW, Op, power
 from tinygrad_gd.symbolic import Expr
-from tinygrad_gd.value import reverse_topological_order
+from tinygrad_gd.value import graph_mode, reverse_topological_order
 
 a, b, c = Expr("a"), Expr("b"), Expr("c")
 
@@ -118,3 +120,91 @@ def test_a_first_flow_adds_no_zero_plus_flow_node() -> None:
     # d(x·3)/dx = 3 · (incoming 1.0): one mul of two leaves, and no 0 + flow add.
     assert d.data == 3.0
     assert d.op is MUL and len(reverse_topological_order(d)) == 3
+
+
+def test_a_negative_float_flow_is_added_to_not_replaced() -> None:
+    # Walking back from x·2 - x, x first gets the float flow -1 (from the minus),
+    # then the flow 2 through x·2: the adjoint is their sum, 1.
+    x = Value(3.0)
+    (d,) = gradients(x * 2.0 - x, [x], create_graph=True)
+    assert d.data == 1.0
+
+
+def test_the_derivative_of_x_squared_is_two_x_without_an_x_to_the_one_node() -> None:
+    x = Value(3.0)
+    (d,) = gradients(x**2, [x], create_graph=True)
+    assert d.data == 6.0
+    assert all(node.op is None or node.op.name != "pow" for node in reverse_topological_order(d))
+
+
+def test_the_derivative_of_x_to_the_one_is_the_constant_one() -> None:
+    x = Value(3.0)
+    (d,) = gradients(x**1, [x], create_graph=True)
+    assert d.data == 1.0 and d.op is None  # a constant: no graph to differentiate further
+
+
+# -- nesting, truth, immutability ---------------------------------------------------------
+
+
+def test_three_nested_grads_see_the_outer_variable_through_closures() -> None:
+    # d/dx d/dz d/dy (y·x·z) = d/dx d/dz (x·z) = d/dx x = 1: the innermost grad is
+    # called on plain numbers, and must still return a Value the outer ones can use.
+    def middle(x: Value) -> Value:
+        return grad(lambda z: grad(lambda y: y * x * z)(3.0))(5.0)  # type: ignore[no-any-return]
+
+    assert grad(middle)(2.0) == 1.0
+
+
+@pytest.mark.parametrize(("data", "truth"), [(-2.0, True), (0.0, False), (0.5, True)])
+def test_a_value_is_true_when_its_data_is_nonzero(data: float, truth: bool) -> None:
+    assert bool(Value(data)) is truth
+    assert bool(Value(math.nan)) is True  # as bool(nan)
+
+
+def test_rows_of_the_table_and_graph_modes_cannot_be_changed_in_place() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MUL.name = "times"  # type: ignore[misc]
+    with graph_mode() as mode, pytest.raises(dataclasses.FrozenInstanceError):
+        mode.record = False  # type: ignore[misc]
+
+
+def test_every_real_number_type_combines_with_a_value() -> None:
+    v = Value(2.0)
+    for number in (Fraction(1, 2), np.float32(0.5), True):
+        total, reflected = v + number, number + v
+        assert isinstance(total, Value) and isinstance(reflected, Value)
+        assert total.data == reflected.data == 2.0 + float(number)
+
+
+# -- a walk interrupted halfway leaves nothing behind ------------------------------------------
+
+
+def test_a_walk_that_fails_halfway_leaves_the_graph_ready_for_the_next() -> None:
+    x = Value(2.0)
+    y = x * 3.0
+    z = y + 1.0
+    operand = y._b
+    y._b = object()  # type: ignore[assignment]  # a broken node stops the walk halfway
+    with pytest.raises(AttributeError):
+        z.backward()
+    y._b = operand
+    z.backward()
+    assert (x.grad, y.grad, z.grad) == (3.0, 1.0, 1.0)
+
+
+# -- anomaly mode: which flow is named ---------------------------------------------------------
+
+
+def test_a_flow_that_overflows_as_a_product_names_its_op() -> None:
+    # u = x·1e200 is finite (1e-100), its incoming gradient is 1e200, its partial
+    # for x is 1e200: the flow 1e200·1e200 is inf, though neither factor is.
+    x = Value(1e-300)
+    with detect_anomaly():
+        u = x * 1e200
+        y = u * 1e200
+        with pytest.raises(AnomalyError) as caught:
+            y.backward()
+    assert str(caught.value).startswith(
+        "backward through mul(1e-300, 1e+200): the gradient for operand 1e-300 is inf "
+        "(local partial 1e+200, incoming gradient 1e+200)"
+    )
