@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from tinygrad_gd import __version__
+from tinygrad_gd._checks import UsageError
 from tinygrad_gd.compile import add_codegen_arguments, run_codegen_command
 from tinygrad_gd.demo import add_demo_arguments, run_demo_command
 from tinygrad_gd.parse import FUNCTIONS, grad_command
@@ -110,7 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     SystemExit: 0
     """
     args = _build_parser().parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except UsageError as error:  # bad input found after parsing: one line, status 2
+        print(f"tinygrad-gd {args.command}: error: {error}", file=sys.stderr)
+        return 2
     return status
 
 

@@ -1,0 +1,177 @@
+"""Argument checks shared by the public functions and the command line.
+
+Each check returns the clean value or raises an error that names the
+argument: ``TypeError`` for a value of the wrong kind, ``ValueError`` for one
+of the right kind out of range. Numpy's integers and floats count as numbers;
+``bool`` does not count as a number (``True`` is a flag, not a count).
+
+>>> number(0.5, "lr", positive=True), count(3, "epochs", minimum=1), seed(None)
+(0.5, 3, None)
+>>> number(-1, "lr", positive=True)
+Traceback (most recent call last):
+ValueError: lr must be a positive finite number, got -1
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+__all__ = [
+    "UsageError",
+    "choice",
+    "count",
+    "count_option",
+    "flag",
+    "function",
+    "number",
+    "number_option",
+    "seed",
+]
+
+T = TypeVar("T")
+
+
+class UsageError(ValueError):
+    """Bad input to a command: the command line prints it in one line and exits 2."""
+
+
+def number(
+    value: Any,
+    name: str,
+    *,
+    positive: bool = False,
+    non_negative: bool = False,
+    below: float | None = None,
+    finite: bool = True,
+) -> float:
+    """A real number as a float, checked against the given bounds.
+
+    >>> number(2, "x"), number(0.0, "decay", non_negative=True)
+    (2.0, 0.0)
+    >>> number(1.0, "beta", non_negative=True, below=1.0)
+    Traceback (most recent call last):
+    ValueError: beta must be a number in [0, 1), got 1.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    try:
+        x = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float: {value!r}") from None
+    fits = (
+        not math.isnan(x)
+        and (math.isfinite(x) or not finite)
+        and (x > 0 or not positive)
+        and (x >= 0 or not non_negative)
+        and (below is None or x < below)
+    )
+    if not fits:
+        if below is not None:
+            wanted = f"a number in [{0 if non_negative else '-inf'}, {below:g})"
+        else:
+            sign = "positive " if positive else "non-negative " if non_negative else ""
+            wanted = f"a {sign}{'finite ' if finite else ''}number"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return x
+
+
+def count(value: Any, name: str, *, minimum: int = 0) -> int:
+    """A whole number (int or numpy int, not bool) of at least ``minimum``.
+
+    >>> count(5, "steps")
+    5
+    >>> count(2.5, "steps")
+    Traceback (most recent call last):
+    TypeError: steps must be a whole number, got float: 2.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(value)
+
+
+def seed(value: Any, name: str = "seed") -> int | None:
+    """None (fresh randomness) or a whole number ≥ 0, as numpy's generators take.
+
+    >>> seed(7), seed(None)
+    (7, None)
+    """
+    return None if value is None else count(value, name)
+
+
+def flag(value: Any, name: str) -> bool:
+    """True or False (a numpy bool too), never a truthy stand-in such as "yes".
+
+    >>> flag(True, "shuffle")
+    True
+    """
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}: {value!r}")
+    return bool(value)
+
+
+def choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """One of the named options.
+
+    >>> choice("adam", "optimizer", ["sgd", "adam"])
+    'adam'
+    """
+    allowed = list(options)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return str(value)
+
+
+def function(value: Any, name: str) -> Callable[..., Any]:
+    """Something callable.
+
+    >>> function(len, "loss") is len
+    True
+    """
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}: {value!r}")
+    checked: Callable[..., Any] = value
+    return checked
+
+
+# -- the command line -------------------------------------------------------------------
+# argparse calls an option's ``type`` on its text; these turn a check into one, so a bad
+# value is refused while parsing, before any work starts, with argparse's one-line form.
+
+
+def number_option(**bounds: Any) -> Callable[[str], float]:
+    """An argparse ``type`` reading a number within ``bounds`` (as :func:`number`).
+
+    >>> number_option(positive=True)("0.5")
+    0.5
+    """
+    return _option(float, "a number", lambda x: number(x, "", **bounds))
+
+
+def count_option(minimum: int = 0) -> Callable[[str], int]:
+    """An argparse ``type`` reading a whole number of at least ``minimum``.
+
+    >>> count_option(minimum=1)("12")
+    12
+    """
+    return _option(int, "a whole number", lambda x: count(x, "", minimum=minimum))
+
+
+def _option(read: Callable[[str], T], kind: str, check: Callable[[T], T]) -> Callable[[str], T]:
+    def parse(text: str) -> T:
+        try:
+            value = read(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+        try:
+            return check(value)
+        except (TypeError, ValueError) as error:  # "must be ...": argparse names the option
+            raise argparse.ArgumentTypeError(str(error).lstrip()) from None
+
+    parse.__name__ = kind
+    return parse
