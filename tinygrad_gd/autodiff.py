@@ -48,7 +48,9 @@ def gradients(
         raise TypeError(f"gradients: y must be a Value, got {type(y).__name__}")
     if isinstance(xs, Value):
         targets = [xs]
-    elif isinstance(xs, Iterable) and not isinstance(xs, (str, bytes)):
+    elif isinstance(xs, (list, tuple)) or (
+        isinstance(xs, Iterable) and not isinstance(xs, (str, bytes))
+    ):
         targets = list(xs)
     else:
         raise TypeError(
@@ -93,31 +95,35 @@ def value_and_grad(
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         wanted = _resolve(positions, len(args), f)
         args_list = list(args)
+        nested = _nesting.get() > 0
         for i in wanted:
             arg = args_list[i]
-            if not isinstance(arg, (Value, numbers.Real)):
+            if isinstance(arg, Value):
+                # Differentiate through a fresh alias (x * 1, exact for every float), so
+                # that f's own uses of the same node, say through a closure in a nested
+                # grad, stay outside this derivative.
+                args_list[i] = arg * 1.0
+                nested = True
+            elif type(arg) is float or isinstance(arg, numbers.Real):
+                args_list[i] = Value(arg)  # type: ignore[arg-type]
+            else:
                 raise TypeError(
                     f"argument {i} of {_name(f)} must be a real number or a Value "
                     f"to be differentiated, got {type(arg).__name__}"
                 )
-            # A Value argument is differentiated through a fresh alias (x * 1, exact
-            # for every float), so that f's own uses of the same node, say through a
-            # closure in a nested grad, stay outside this derivative.
-            args_list[i] = arg * 1.0 if isinstance(arg, Value) else Value(float(arg))
-        nested = _nesting.get() > 0 or any(isinstance(args[i], Value) for i in wanted)
         token = _nesting.set(_nesting.get() + 1)
         try:
             with graph_mode(record=True):
                 out = f(*args_list, **kwargs)
         finally:
             _nesting.reset(token)
-        if isinstance(out, numbers.Real):
-            out = Value(float(out))
         if not isinstance(out, Value):
-            raise TypeError(
-                f"{_name(f)} must return a scalar Value or a number to be "
-                f"differentiated, got {type(out).__name__}"
-            )
+            if not isinstance(out, numbers.Real):
+                raise TypeError(
+                    f"{_name(f)} must return a scalar Value or a number to be "
+                    f"differentiated, got {type(out).__name__}"
+                )
+            out = Value(out)  # type: ignore[arg-type]
         derivatives = gradients(out, [args_list[i] for i in wanted], create_graph=nested)
         result = derivatives[0] if one else derivatives
         return (out if nested else out.data), result

@@ -44,6 +44,8 @@ __all__ = [
     "power",
 ]  # fmt: skip
 
+_exp = math.exp  # a global name: the sigmoid runs in every tutorial step
+
 # Binding strength of each notation, for parenthesizing printed formulas.
 ATOM, POWER, UNARY, PRODUCT, SUM = 5, 4, 3, 2, 1
 
@@ -126,9 +128,11 @@ class Op:
 
 
 def _stable_sigmoid(a: float) -> float:
-    # exp(-|a|) never overflows, so sigmoid(±1000) is exact and silent.
-    e = math.exp(-abs(a))
-    return 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
+    # exp of a non-positive number never overflows, so sigmoid(±1000) is exact and silent.
+    if a >= 0:
+        return 1.0 / (1.0 + _exp(-a))
+    e = _exp(a)
+    return e / (1.0 + e)
 
 
 def _stable_sigmoid_array(a: Any) -> Any:

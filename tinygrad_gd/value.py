@@ -15,6 +15,7 @@ exactly as the chain rule does: dE/dw = dE/dpred · dpred/dsop · dsop/dw.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import math
 import numbers
@@ -22,8 +23,7 @@ import operator
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -79,19 +79,36 @@ _EAGER = GraphMode()
 _mode: ContextVar[GraphMode] = ContextVar("tinygrad_gd_graph_mode", default=_EAGER)
 
 
-@contextmanager
-def graph_mode(**changes: bool) -> Iterator[GraphMode]:
+class graph_mode:  # noqa: N801  (used like a function: ``with graph_mode(record=False):``)
     """Change the graph mode inside a ``with`` block, in this context only.
 
     >>> with graph_mode(record=False):
     ...     (Value(2.0) * 3).parents
     ()
     """
-    token = _mode.set(replace(_mode.get(), **changes))
-    try:
-        yield _mode.get()
-    finally:
-        _mode.reset(token)
+
+    __slots__ = ("changes", "token")
+
+    def __init__(self, **changes: bool) -> None:
+        self.changes = changes
+
+    def __enter__(self) -> GraphMode:
+        current = _mode.get()
+        wanted = _changed(current, tuple(self.changes.items()))
+        self.token = _mode.set(wanted) if wanted is not current else None
+        return wanted
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.token is not None:
+            _mode.reset(self.token)
+
+
+@functools.cache
+def _changed(mode: GraphMode, changes: tuple[tuple[str, bool], ...]) -> GraphMode:
+    """``mode`` with ``changes``: the very same object when nothing changes."""
+    if all(getattr(mode, name) == value for name, value in changes):
+        return mode
+    return replace(mode, **dict(changes))
 
 
 def _operator(op: Op, name: str, reflected: bool = False) -> Callable[[Value, Any], Value]:
@@ -495,34 +512,55 @@ def _kahn_order(root: Value) -> list[Value]:
         raise
 
 
-@contextmanager
-def adjoints(root: Value, create_graph: bool = False) -> Iterator[list[Value]]:
+class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as order:``)
     """Inside the block, each node's ``_adjoint`` is d root / d node.
 
-    Yields the nodes in reverse topological order. Outside a pass every
-    adjoint is 0.0, so a pass needs no setting up and a node the root does
-    not depend on reads 0.0. With ``create_graph`` the partials are evaluated
-    on the nodes themselves, so adjoints are Values with a graph of their own.
+    The block gets the nodes in reverse topological order. Outside a pass
+    every adjoint is 0.0, so a pass needs no setting up and a node the root
+    does not depend on reads 0.0. With ``create_graph`` the partials are
+    evaluated on the nodes themselves, so adjoints are Values with a graph of
+    their own.
+
+    >>> x = Value(3.0)
+    >>> with adjoints(x * x) as order:
+    ...     x._adjoint, len(order)
+    (6.0, 2)
+    >>> x._adjoint
+    0.0
     """
-    with _walking:
-        order = _kahn_order(root)
+
+    __slots__ = ("create_graph", "order", "root")
+
+    def __init__(self, root: Value, create_graph: bool = False) -> None:
+        self.root, self.create_graph = root, create_graph
+        self.order: list[Value] = []
+
+    def __enter__(self) -> list[Value]:
+        _walking.acquire()
         try:
-            root._adjoint = 1.0
-            if not create_graph:
-                _propagate_floats(order)
-            elif _mode.get().detect_anomaly:
+            self.order = _kahn_order(self.root)
+            self.root._adjoint = 1.0
+            anomaly = _mode.get().detect_anomaly
+            if not self.create_graph:
+                _propagate_floats(self.order)
+            elif anomaly:
                 # The check below names the op being differentiated; the nodes
                 # its rule builds must not trip the forward check first.
                 with graph_mode(detect_anomaly=False):
-                    _propagate_nodes(order)
+                    _propagate_nodes(self.order)
             else:
-                _propagate_nodes(order)
-            if _mode.get().detect_anomaly:
-                _check_gradients(order)
-            yield order
-        finally:
-            for node in order:
-                node._adjoint = 0.0
+                _propagate_nodes(self.order)
+            if anomaly:
+                _check_gradients(self.order)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self.order
+
+    def __exit__(self, *exc_info: object) -> None:
+        for node in self.order:
+            node._adjoint = 0.0
+        _walking.release()
 
 
 def _propagate_floats(order: list[Value]) -> None:
