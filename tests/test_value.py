@@ -435,7 +435,7 @@ def test_graph_mode_restores_after_an_exception() -> None:
 
 
 def test_graph_mode_rejects_unknown_switches() -> None:
-    with pytest.raises(TypeError), graph_mode(recrd=False):
+    with pytest.raises(TypeError, match="graph_mode has no switch .recrd."), graph_mode(recrd=False):
         pass
     assert (Value(1.0) + 1).parents != ()
 

@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tinygrad_gd.ops import (
@@ -75,6 +75,7 @@ class GraphMode:
 
 
 _EAGER = GraphMode()
+_SWITCHES = {field.name for field in fields(GraphMode)}
 # A context variable, so each thread and each asyncio task has its own mode.
 _mode: ContextVar[GraphMode] = ContextVar("tinygrad_gd_graph_mode", default=_EAGER)
 
@@ -90,6 +91,12 @@ class graph_mode:  # noqa: N801  (used like a function: ``with graph_mode(record
     __slots__ = ("changes", "token")
 
     def __init__(self, **changes: bool) -> None:
+        unknown = sorted(set(changes) - _SWITCHES)
+        if unknown:
+            raise TypeError(
+                f"graph_mode has no switch {', '.join(map(repr, unknown))}; "
+                f"its switches are {', '.join(sorted(_SWITCHES))}"
+            )
         self.changes = changes
 
     def __enter__(self) -> GraphMode:
