@@ -160,6 +160,17 @@ def test_compare_fails_nan() -> None:
     assert not compare(1.0, math.nan).passed
 
 
+def test_compare_passes_the_same_infinity_and_fails_any_other_value() -> None:
+    inf = math.inf
+    report = compare([inf, -inf, 1.0, -inf], [inf, -inf, inf, inf])
+    assert [row.passed for row in report.rows] == [True, True, False, False]
+    assert [row.abs_diff for row in report.rows] == [0.0, 0.0, inf, inf]
+    assert [row.rel_diff for row in report.rows] == [0.0, 0.0, inf, inf]
+    assert str(compare(inf, inf)).splitlines()[1].split() == [
+        "w", "inf", "inf", "0.0e+00", "0.0e+00", "ok",
+    ]  # fmt: skip
+
+
 def test_compare_prints_a_table_with_labels() -> None:
     text = str(compare({"w": 0.25}, {"w": 0.5}, labels=("published", "correct")))
     lines = text.splitlines()
@@ -193,6 +204,35 @@ def test_compare_rejects_mismatched_sides(
 ) -> None:
     with pytest.raises(error, match=message):
         compare(manual, automatic)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"labels": ("a",)}, r"labels must be a pair of str \(first, second\), got \('a',\)"),
+        ({"labels": ["a", "b"]}, r"labels must be a pair of str .* got \['a', 'b'\]"),
+        ({"labels": ("a", 2)}, r"labels must be a pair of str .* got \('a', 2\)"),
+        ({"name": 3}, "name must be a str, got int: 3"),
+    ],
+    ids=["one label", "list", "not str", "name"],
+)
+def test_compare_names_a_bad_option(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        compare(1.0, 1.0, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("check", [gradcheck, numerical_grad], ids=["gradcheck", "numerical"])
+def test_a_function_that_is_not_callable_is_named(check: object) -> None:
+    name = check.__name__  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match=rf"^{name}: f must be callable, got int: 3$"):
+        check(3, 1.0)  # type: ignore[operator]
+
+
+def test_gradcheck_refuses_a_bad_eps_before_differentiating() -> None:
+    calls: list[object] = []
+    with pytest.raises(ValueError, match="eps must be a positive finite number, got -1"):
+        gradcheck(lambda x: calls.append(x) or x, 1.0, eps=-1.0)
+    assert calls == []
 
 
 def test_format_table_pads_columns() -> None:

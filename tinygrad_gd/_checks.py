@@ -15,6 +15,7 @@ ValueError: lr must be a positive finite number, got -1
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -27,8 +28,10 @@ __all__ = [
     "count_option",
     "flag",
     "function",
+    "function_name",
     "number",
     "number_option",
+    "parameter_names",
     "seed",
 ]
 
@@ -137,6 +140,42 @@ def function(value: Any, name: str) -> Callable[..., Any]:
         raise TypeError(f"{name} must be callable, got {type(value).__name__}: {value!r}")
     checked: Callable[..., Any] = value
     return checked
+
+
+def function_name(f: Callable[..., Any]) -> str:
+    """The name messages give a function: its ``__name__``, else its type's name.
+
+    >>> import functools
+    >>> function_name(len), function_name(functools.partial(len))  # a partial has no name
+    ('len', 'partial')
+    """
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def parameter_names(f: Callable[..., Any], count: int) -> list[str]:
+    """Names for ``count`` positional arguments of ``f``, as a person would refer to them.
+
+    Its positional parameters' names first; arguments taken by ``*rest`` are
+    ``rest[0]``, ``rest[1]`` ...; any beyond, or all when ``f`` has no
+    signature to read, are ``args[i]`` by position.
+
+    >>> parameter_names(lambda w, x, *rest: 0, 4)
+    ['w', 'x', 'rest[0]', 'rest[1]']
+    >>> parameter_names(lambda w: 0, 2)
+    ['w', 'args[1]']
+    """
+    try:
+        parameters = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):  # some builtins have no signature
+        parameters = []
+    names: list[str] = []
+    for parameter in parameters:
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            names.append(parameter.name)
+        elif parameter.kind is parameter.VAR_POSITIONAL:
+            names += [f"{parameter.name}[{i}]" for i in range(count - len(names))]
+    names += [f"args[{i}]" for i in range(len(names), count)]
+    return names[:count]
 
 
 # -- the command line -------------------------------------------------------------------

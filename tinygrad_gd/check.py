@@ -17,7 +17,6 @@ largest abs diff 6.6e-04; 1 of 1 entries differ beyond atol=1e-10, rtol=1e-07
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from tinygrad_gd._checks import function, function_name, parameter_names
 from tinygrad_gd.autodiff import gradients
 from tinygrad_gd.value import Value, graph_mode
 
@@ -56,6 +56,7 @@ def numerical_grad(f: Callable[..., Any], *args: Any, eps: float = 1e-6) -> Any:
     >>> numerical_grad(lambda w, x: float(np.dot(w, x)), [1.0, 2.0], [3.0, 4.0])
     (array([3., 4.]), array([1., 2.]))
     """
+    function(f, "numerical_grad: f")
     step = _step(eps)
     points = [_argument(i, arg) for i, arg in enumerate(args)]
     if not points:
@@ -107,11 +108,13 @@ def gradcheck(
     >>> gradcheck(lambda w, x: (w @ x).tanh(), [0.5, -0.2], [1.0, 2.0])
     True
     """
+    function(f, "gradcheck: f")
     points = [_argument(i, arg) for i, arg in enumerate(args)]
     if not points:
         raise TypeError("gradcheck needs at least one argument to differentiate")
     _tolerances(atol, rtol)
-    names = _parameter_names(f, len(points))
+    _step(eps)
+    names = parameter_names(f, len(points))
     automatic = _automatic_gradient(f, points)
     numerical = numerical_grad(lambda *a: _evaluate_on_values(f, a), *points, eps=eps)
     if len(points) == 1:
@@ -126,7 +129,7 @@ def gradcheck(
     if not report.passed:
         failed = sum(not row.passed for row in report.rows)
         raise GradcheckError(
-            f"gradcheck of {_function_name(f)}: the automatic gradient differs from central "
+            f"gradcheck of {function_name(f)}: the automatic gradient differs from central "
             f"differences (eps={eps:g}) at {failed} of {len(report.rows)} entries\n{report}",
             report,
         )
@@ -150,7 +153,8 @@ class Comparison:
     """Two gradients side by side, entry by entry; prints as a table.
 
     The second is the reference: the relative difference is taken against
-    it, and an entry passes when |first − second| ≤ atol + rtol · |second|.
+    it, and an entry passes when |first − second| ≤ atol + rtol · |second|,
+    or when both are the same infinity.
 
     >>> report = compare([0.1, 0.2], [0.1, 0.2000001], rtol=1e-3)
     >>> report.passed, report.max_abs_diff
@@ -228,13 +232,19 @@ def compare(
     Each side is a mapping from parameter name to a number or an array, or a
     single number or array (then called ``name``); both sides need the same
     names and shapes. An entry passes when |manual − automatic| ≤
-    atol + rtol · |automatic|: the automatic side is the reference.
+    atol + rtol · |automatic| (the automatic side is the reference), or when
+    both are the same infinity.
 
     >>> report = compare({"v": [0.19082573, 0.19]}, {"v": [0.19082573, 0.19082573]})
     >>> [row.name for row in report.rows if not row.passed]
     ['v[1]']
     """
     atol, rtol = _tolerances(atol, rtol)
+    if not isinstance(name, str):
+        raise TypeError(f"compare: name must be a str, got {type(name).__name__}: {name!r}")
+    pair = isinstance(labels, tuple) and len(labels) == 2
+    if not pair or not all(isinstance(label, str) for label in labels):
+        raise TypeError(f"compare: labels must be a pair of str (first, second), got {labels!r}")
     first, second = _parameters(labels[0], manual, name), _parameters(labels[1], automatic, name)
     if first.keys() != second.keys():
         raise ValueError(
@@ -272,12 +282,12 @@ def format_table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def _row(name: str, first: float, second: float, atol: float, rtol: float) -> ComparisonRow:
+    if first == second:  # inf == inf too, whose difference would be nan
+        return ComparisonRow(name, first, second, 0.0, 0.0, True)
     difference = abs(first - second)
-    if second != 0.0:
-        relative = difference / abs(second)
-    else:
-        relative = 0.0 if difference == 0.0 else math.inf
-    passed = difference <= atol + rtol * abs(second)  # False for nan, as it should be
+    relative = difference / abs(second) if second != 0.0 and not math.isinf(second) else math.inf
+    # An infinite reference is matched only by itself; nan by nothing.
+    passed = math.isfinite(second) and difference <= atol + rtol * abs(second)
     return ComparisonRow(name, first, second, difference, relative, passed)
 
 
@@ -378,7 +388,7 @@ def _output(f: Callable[..., Any], out: Any) -> Value | float:
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
         return float(out)
     raise TypeError(
-        f"{_function_name(f)} must return a scalar (a Value or a real number), "
+        f"{function_name(f)} must return a scalar (a Value or a real number), "
         f"got {type(out).__name__}: {out!r}"
     )
 
@@ -407,23 +417,3 @@ def _automatic_gradient(f: Callable[..., Any], points: list[Argument]) -> list[A
             )
             start += point.size
     return result
-
-
-def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
-    """The names of f's positional parameters, for the report; ``args[i]`` past them."""
-    try:
-        parameters = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):  # some builtins have no signature
-        parameters = []
-    names: list[str] = []
-    for parameter in parameters:
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
-            names.append(parameter.name)
-        elif parameter.kind is parameter.VAR_POSITIONAL:
-            names += [f"{parameter.name}[{i}]" for i in range(count - len(names))]
-    names += [f"args[{i}]" for i in range(len(names), count)]
-    return names[:count]
-
-
-def _function_name(f: Callable[..., Any]) -> str:
-    return getattr(f, "__name__", type(f).__name__)

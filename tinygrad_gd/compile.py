@@ -50,13 +50,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_gd.autodiff import (
-    _check_argnums,
-    _is_position,
-    _name,
-    _resolve,
-    value_and_grad,
-)
+from tinygrad_gd._checks import function_name as _name
+from tinygrad_gd._checks import parameter_names
+from tinygrad_gd.autodiff import _check_argnums, _is_position, _resolve, value_and_grad
 from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import TracingError, Value, graph_mode, reverse_topological_order
@@ -456,21 +452,6 @@ class _Names:
         return name
 
 
-def _parameter_names(f: Callable[..., Any], count: int) -> list[str]:
-    try:
-        parameters = list(inspect.signature(f).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    positional = [
-        p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    varargs = next((p.name for p in parameters if p.kind is p.VAR_POSITIONAL), None)
-    names = positional[:count]
-    for i in range(len(names), count):
-        names.append(f"{varargs}_{i - len(positional)}" if varargs else f"arg{i}")
-    return names
-
-
 class _Line(NamedTuple):
     """One statement: its text, the names it assigns, and its right-hand side."""
 
@@ -552,9 +533,10 @@ def _trace(
 ) -> _Code:
     """Run ``f`` on placeholders and write out the program it computed."""
     names = _Names()
+    # f's own names; rest[0] of *rest becomes rest_0, as a variable must.
     parameters = [
-        names.take(wanted, f"arg{i}")
-        for i, wanted in enumerate(_parameter_names(f, len(arguments.structure)))
+        names.take(wanted.replace("[", "_").rstrip("]"), f"arg{i}")
+        for i, wanted in enumerate(parameter_names(f, len(arguments.structure)))
     ]
     inputs: dict[Value, str] = {}
     unpack: list[_Line] = []
