@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from strategies import Expression, expressions
 
 from tinygrad_gd import Value, explain, gradients
+from tinygrad_gd.cli import main
 from tinygrad_gd.explain import MAX_INLINE_FORMULA, PathLimitError
 from tinygrad_gd.tutorial import build_hidden_layer, build_neuron
 
@@ -160,6 +161,44 @@ def test_edges_give_ieee_values_not_errors() -> None:
     assert path.factors[0].formula == "1 / x" and path.factors[0].value == math.inf
 
 
+@pytest.mark.parametrize(
+    "divisor",
+    [Value(0.0), Value(1.0) - 1, 0],
+    ids=["constant leaf", "constant subgraph", "number"],
+)
+def test_a_constant_zero_divisor_gives_inf_not_an_error(divisor: Value | int) -> None:
+    x = Value(1.0, label="x")
+    y = x / divisor
+    explanation = explain(y, x)
+    (path,) = explanation.paths
+    # d(x/b)/dx = 1/b, and 1/0 is +inf in IEEE arithmetic.
+    assert [(f.formula, f.value) for f in path.factors] == [("1 / 0", math.inf)]
+    assert explanation.gradient == math.inf == gradients(y, [x])[0]
+    assert str(explanation).splitlines()[0] == "d y / d x = inf"
+
+
+def test_a_zero_divisor_further_down_keeps_its_formula() -> None:
+    x = Value(2.0, label="x")
+    y = (x / Value(0.0)).exp()  # d y / d(x / 0) = exp(inf) = inf; d(x / 0) / dx = 1 / 0
+    (path,) = explain(y, x).paths
+    assert [f.formula for f in path.factors] == ["exp(x / 0)", "1 / 0"]
+    assert [f.value for f in path.factors] == [math.inf, math.inf]
+
+
+def test_the_grad_command_explains_a_division_by_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grad", "x/0", "--at", "x=1", "--explain"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "  d f / d x  =  1 / 0  =  inf" in captured.out.splitlines()
+
+
+def test_y_is_x_reads_as_one_with_no_factors() -> None:
+    x = Value(3.0, label="x")
+    explanation = explain(x, x)
+    assert explanation.gradient == 1.0
+    assert str(explanation) == "d x / d x = 1: the chain is empty (x is the variable itself)"
+
+
 def test_explain_changes_no_state() -> None:
     graph = build_neuron([0.1], [0.5], 0.3)
     w = graph.weights[0]
@@ -173,8 +212,14 @@ def test_explain_changes_no_state() -> None:
     [
         (1.0, Value(1.0), {}, "y must be a Value"),
         (Value(1.0), "x", {}, "x must be a Value"),
-        (Value(1.0), Value(1.0), {"max_paths": 0}, "max_paths must be a positive int"),
-        (Value(1.0), Value(1.0), {"max_factors": 2.5}, "max_factors must be a positive int"),
+        (Value(1.0), Value(1.0), {"max_paths": 0}, "max_paths must be at least 1, got 0"),
+        (
+            Value(1.0),
+            Value(1.0),
+            {"max_factors": 2.5},
+            "max_factors must be a whole number, got float: 2.5",
+        ),
+        (Value(1.0), Value(1.0), {"collapse": "yes"}, "collapse must be True or False"),
     ],
 )
 def test_bad_input_is_named(y: object, x: object, kwargs: dict[str, object], message: str) -> None:

@@ -33,15 +33,13 @@ sum over 1 path = 0.01061823205
 from __future__ import annotations
 
 import functools
-import numbers
 import operator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from tinygrad_gd._checks import count, flag
 from tinygrad_gd.check import format_table
-from tinygrad_gd.symbolic import Expr, number_text
+from tinygrad_gd.symbolic import Expr, _as_expr, number_text
 from tinygrad_gd.value import Value, reverse_topological_order
 
 __all__ = ["ChainPath", "Explanation", "Factor", "PathLimitError", "explain"]
@@ -115,6 +113,8 @@ class Explanation:
         symbol = f"{_d(self.y)} / {_d(self.x)}"
         if not self.paths:
             return f"{symbol} = 0: no path leads from {self.y} back to {self.x}"
+        if not self.paths[0].factors:  # the one empty path: y is x
+            return f"{symbol} = 1: the chain is empty ({self.x} is the variable itself)"
         count = f"{len(self.paths)} path{'s' if len(self.paths) != 1 else ''}"
         lines = [f"{symbol} = {_number(self.gradient)}"]
         if self.definitions:
@@ -163,9 +163,10 @@ def explain(
     for name, node in (("y", y), ("x", x)):
         if not isinstance(node, Value):
             raise TypeError(f"explain: {name} must be a Value, got {type(node).__name__}")
-    for name, limit in (("max_paths", max_paths), ("max_factors", max_factors)):
-        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
-            raise ValueError(f"explain: {name} must be a positive int, got {limit!r}")
+    max_paths = count(max_paths, "explain: max_paths", minimum=1)
+    max_factors = count(max_factors, "explain: max_factors", minimum=1)
+    if collapse is not None:
+        collapse = flag(collapse, "explain: collapse")
     order = reverse_topological_order(y)
     paths_to_x, factors_to_x = _count_paths(order, x)
     names = _Names(order, y, x)
@@ -318,12 +319,13 @@ class _Names:
         assert op is not None  # a node on a path above x was made by an op
         operands = [self.terms[parent] for parent in node.parents]
         self.used.update(*(self.mentions[parent] for parent in node.parents))
-        formula: Term = op.partials(*operands, op(*operands))[i]
-        # numpy floats give the IEEE answer (inf, nan) where Python floats would raise.
-        with np.errstate(all="ignore"):
-            numbers_ = [np.float64(parent.data) for parent in node.parents]
-            value = float(op.partials(*numbers_, np.float64(node.data))[i])
-        return formula, value
+        try:
+            formula: Term = op.partials(*operands, op(*operands))[i]
+        except ArithmeticError:  # a rule divides by a constant 0: write the constants out
+            operands = [_as_expr(term) for term in operands]
+            formula = op.partials(*operands, op(*operands))[i]
+        value = op.partials_at(*(parent.data for parent in node.parents), node.data)[i]
+        return formula, float(value)
 
     def definitions_in_use(self) -> tuple[tuple[str, str], ...]:
         """(name, formula) of each generated name the text uses, directly or not."""
