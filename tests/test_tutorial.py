@@ -204,7 +204,7 @@ def test_published_hidden_layer_uses_the_updated_output_weights() -> None:
     np.testing.assert_allclose(published_output, output, rtol=1e-12)
     report = compare({"w_hidden": hidden}, {"w_hidden": correct_hidden})
     assert not report.passed
-    with pytest.raises(TypeError, match="learning_rate must be a real number"):
+    with pytest.raises(TypeError, match="learning_rate must be a number, got str"):
         t.published_hidden_layer_gradients(x, wh, wo, target, "fast")  # type: ignore[arg-type]
 
 
@@ -266,6 +266,14 @@ def test_on_step_sees_every_step_and_the_prediction() -> None:
     assert [p for _, p in seen] == list(run.predictions[1:])
 
 
+def test_on_step_with_a_batch_is_refused_before_any_step() -> None:
+    seen: list[int] = []
+    batch = t.initial_weights(t.PART3, seed=0, batch=(4,))
+    with pytest.raises(ValueError, match=r"on_step follows one run: .* not a batch of \(4,\)"):
+        t.gradient_descent(t.PART3, batch, iterations=5, on_step=lambda k, p: seen.append(k))
+    assert seen == []
+
+
 def test_initial_weights_are_seeded_uniform_draws() -> None:
     (w,) = t.initial_weights(t.PART2_TEN_INPUTS, seed=7)
     np.testing.assert_array_equal(w, np.random.default_rng(7).random(10))
@@ -315,7 +323,11 @@ def test_given_values_are_used_as_they_are() -> None:
             r"w must have shape \(\.\.\., 2\)",
         ),
         (lambda: t.neuron_gradient(["a"], [0.5], 0.3), TypeError, "x must hold real numbers"),
-        (lambda: t.neuron_gradient([0.1], [0.5], "0.3"), TypeError, "target must be a real number"),
+        (
+            lambda: t.neuron_gradient([0.1], [0.5], "0.3"),
+            TypeError,
+            "target must be a number, got str: '0.3'",
+        ),
         (
             lambda: t.hidden_layer_gradients([0.1], [[0.5, 0.5]], [0.5], 0.2),
             ValueError,
@@ -336,17 +348,17 @@ def test_given_values_are_used_as_they_are() -> None:
         (
             lambda: t.gradient_descent(t.PART1, [[0.5]], iterations=-1),
             ValueError,
-            "iterations must be 0 or more",
+            "iterations must be at least 0, got -1",
         ),
         (
             lambda: t.gradient_descent(t.PART1, [[0.5]], iterations=2.5),
             TypeError,
-            "iterations must be an int",
+            "iterations must be a whole number, got float",
         ),
         (
             lambda: t.gradient_descent(t.PART1, [[0.5]], iterations=1, method="guess"),
             ValueError,
-            "gradient method",
+            "method must be one of 'automatic', 'compiled', 'manual', 'published', got 'guess'",
         ),
         (
             lambda: t.gradient_descent(t.PART1, [[[0.5]]], iterations=1, method="automatic"),
@@ -362,6 +374,51 @@ def test_given_values_are_used_as_they_are() -> None:
             lambda: t.gradient_descent(t.PART3, t.initial_weights(t.PART4_FIVE, 0), iterations=1),
             ValueError,
             "has 2 hidden neurons",
+        ),
+        (
+            lambda: t.initial_weights(t.PART1, seed="abc"),
+            TypeError,
+            "seed must be a whole number, got str: 'abc'",
+        ),
+        (
+            lambda: t.initial_weights(t.PART1, seed=-1),
+            ValueError,
+            "seed must be at least 0, got -1",
+        ),
+        (
+            lambda: t.initial_weights(t.PART1, seed=0, batch=[3]),
+            TypeError,
+            r"batch must be a tuple of whole numbers, got \[3\]",
+        ),
+        (
+            lambda: t.initial_weights(t.PART1, seed=0, batch=(2, 1.5)),
+            TypeError,
+            r"batch\[1\] must be a whole number, got float: 1.5",
+        ),
+        (
+            lambda: t.initial_weights("part 1", seed=0),
+            TypeError,
+            "example must be a tutorial.Example such as PART1, got str",
+        ),
+        (
+            lambda: t.predict(t.PART1, 0.5),
+            TypeError,
+            r"part 1 needs weights \(w,\), got float",
+        ),
+        (
+            lambda: t.example_gradients(t.PART1, [[[0.5], [0.6]]], "automatic"),
+            ValueError,
+            "automatic gradients take one set of weights, not a batch",
+        ),
+        (
+            lambda: t.gradient_descent(t.PART1, [[0.5]], iterations=1, learning_rate=0),
+            ValueError,
+            "learning_rate must be a positive finite number, got 0",
+        ),
+        (
+            lambda: t.gradient_descent(t.PART1, [[0.5]], iterations=1, on_step="print"),
+            TypeError,
+            "on_step must be callable, got str: 'print'",
         ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",

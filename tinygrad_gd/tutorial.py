@@ -27,7 +27,6 @@ array([0.00995665])
 from __future__ import annotations
 
 import functools
-import numbers
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from tinygrad_gd._checks import choice, count, function, number
+from tinygrad_gd._checks import seed as checked_seed
 from tinygrad_gd.autodiff import gradients
 from tinygrad_gd.ops import SIGMOID
 from tinygrad_gd.value import Value
@@ -47,9 +48,8 @@ __all__ = [
     "automatic_hidden_layer_gradients",
     "automatic_neuron_gradient", "build_hidden_layer", "build_neuron", "error",
     "error_predicted_deriv", "example_gradients", "gradient_descent", "hidden_layer_gradients",
-    "hidden_layer_predict", "initial_weights", "neuron_gradient", "neuron_predict",
-    "predict", "published_hidden_layer_gradients", "published_neuron_gradient", "sigmoid",
-    "sop_w_deriv", "update_w",
+    "initial_weights", "neuron_gradient", "predict", "published_hidden_layer_gradients",
+    "published_neuron_gradient", "sigmoid", "sop_w_deriv", "update_w",
 ]  # fmt: skip
 
 Array = npt.NDArray[np.float64]
@@ -173,16 +173,6 @@ def update_w(w: Operand, grad: Operand, learning_rate: float) -> Operand:
 # from input z to hidden neuron y; w_output is (..., hidden).
 
 
-def neuron_predict(x: npt.ArrayLike, w: npt.ArrayLike) -> Array:
-    """The single neuron's prediction σ(Σ x_i w_i) (parts 1–2).
-
-    >>> neuron_predict([0.1, 0.4], [0.5, 0.5])
-    array(0.56217650)
-    """
-    inputs = _inputs(x)
-    return _neuron_forward(inputs, _weights("w", w, inputs.shape))[1]
-
-
 def neuron_gradient(x: npt.ArrayLike, w: npt.ArrayLike, target: float) -> Array:
     """dE/dw for one sigmoid neuron with any number of inputs: g1 · g2 · g3.
 
@@ -190,7 +180,7 @@ def neuron_gradient(x: npt.ArrayLike, w: npt.ArrayLike, target: float) -> Array:
     array([0.01290611, 0.05162446])
     """
     inputs = _inputs(x)
-    return _neuron_gradient(inputs, _weights("w", w, inputs.shape), _real("target", target))
+    return _neuron_gradient(inputs, _weights("w", w, inputs.shape), number(target, "target"))
 
 
 def published_neuron_gradient(x: npt.ArrayLike, w: npt.ArrayLike, target: float) -> Array:
@@ -204,7 +194,7 @@ def published_neuron_gradient(x: npt.ArrayLike, w: npt.ArrayLike, target: float)
     """
     inputs = _inputs(x)
     weights = _weights("w", w, inputs.shape)
-    return _neuron_gradient(inputs, weights, _real("target", target), published=True)
+    return _neuron_gradient(inputs, weights, number(target, "target"), published=True)
 
 
 def _neuron_forward(x: Array, w: Array) -> tuple[Array, Array]:
@@ -218,19 +208,6 @@ def _neuron_gradient(x: Array, w: Array, target: float, published: bool = False)
     g2 = activation_sop_deriv(predicted if published else sop)
     g3 = sop_w_deriv(x)
     return (g1 * g2)[..., None] * g3
-
-
-def hidden_layer_predict(
-    x: npt.ArrayLike, w_hidden: npt.ArrayLike, w_output: npt.ArrayLike
-) -> Array:
-    """The prediction of the network with one hidden layer of sigmoid neurons (parts 3–4).
-
-    >>> hidden_layer_predict([0.1, 0.4, 4.1], np.full((3, 2), 0.5), [0.5, 0.5])
-    array(0.71277032)
-    """
-    inputs = _inputs(x)
-    hidden, output = _hidden_layer_weights(inputs, w_hidden, w_output)
-    return _hidden_layer_forward(inputs, hidden, output)[3]
 
 
 def hidden_layer_gradients(
@@ -250,7 +227,7 @@ def hidden_layer_gradients(
     """
     inputs = _inputs(x)
     hidden, output = _hidden_layer_weights(inputs, w_hidden, w_output)
-    return _hidden_layer_gradients(inputs, hidden, output, _real("target", target))
+    return _hidden_layer_gradients(inputs, hidden, output, number(target, "target"))
 
 
 def published_hidden_layer_gradients(
@@ -273,7 +250,7 @@ def published_hidden_layer_gradients(
     """
     inputs = _inputs(x)
     hidden, output = _hidden_layer_weights(inputs, w_hidden, w_output)
-    target, rate = _real("target", target), _real("learning_rate", learning_rate)
+    target, rate = number(target, "target"), number(learning_rate, "learning_rate", positive=True)
     return _hidden_layer_gradients(inputs, hidden, output, target, published_rate=rate)
 
 
@@ -363,7 +340,7 @@ def build_neuron(
     ]
     sop = _labelled(functools.reduce(operator.add, terms), "sop")
     predicted = _labelled(sigmoid(sop), "predicted")
-    target_node = _leaf(_real("target", target), "target")
+    target_node = _leaf(number(target, "target"), "target")
     return NeuronGraph(_labelled(error(predicted, target_node), "error"), predicted, weights)
 
 
@@ -396,7 +373,7 @@ def build_hidden_layer(
     terms = [h * v for h, v in zip(hidden, output_weights, strict=True)]
     sop = _labelled(functools.reduce(operator.add, terms), "sop")
     predicted = _labelled(sigmoid(sop), "predicted")
-    target_node = _leaf(_real("target", target), "target")
+    target_node = _leaf(number(target, "target"), "target")
     return HiddenLayerGraph(
         _labelled(error(predicted, target_node), "error"), predicted, rows, output_weights
     )
@@ -438,21 +415,28 @@ derivation, or the published code's variant."""
 GRADIENT_METHODS: tuple[GradientMethod, ...] = ("automatic", "compiled", "manual", "published")
 
 
-def initial_weights(example: Example, seed: int, batch: tuple[int, ...] = ()) -> tuple[Array, ...]:
+def initial_weights(
+    example: Example, seed: int | None, batch: tuple[int, ...] = ()
+) -> tuple[Array, ...]:
     """Starting weights drawn uniformly from [0, 1), as the tutorial's ``numpy.random.rand``.
 
-    The tutorial draws them without a seed; here a seed makes a run repeatable.
-    Gives ``(w,)`` for a single neuron, ``(w_hidden, w_output)`` for a hidden
-    layer, each with the leading ``batch`` axes.
+    The tutorial draws them without a seed; here a seed makes a run repeatable
+    (``None`` draws fresh ones). Gives ``(w,)`` for a single neuron,
+    ``(w_hidden, w_output)`` for a hidden layer, each with the leading
+    ``batch`` axes.
 
     >>> [w.shape for w in initial_weights(PART3, seed=0, batch=(10,))]
     [(10, 3, 2), (10, 2)]
     """
-    rng = np.random.default_rng(seed)
+    _check_example(example)
+    rng = np.random.default_rng(checked_seed(seed))
+    if not isinstance(batch, tuple):
+        raise TypeError(f"batch must be a tuple of whole numbers, got {batch!r}")
+    shape = tuple(count(axis, f"batch[{i}]") for i, axis in enumerate(batch))
     inputs = len(example.x)
     if example.hidden == 0:
-        return (rng.random((*batch, inputs)),)
-    return rng.random((*batch, inputs, example.hidden)), rng.random((*batch, example.hidden))
+        return (rng.random((*shape, inputs)),)
+    return rng.random((*shape, inputs, example.hidden)), rng.random((*shape, example.hidden))
 
 
 def predict(example: Example, weights: Sequence[npt.ArrayLike]) -> Array:
@@ -478,10 +462,11 @@ def example_gradients(
     >>> example_gradients(PART1, ([0.5],), "automatic")
     (array([0.01061823]),)
     """
-    if method not in GRADIENT_METHODS:
-        raise ValueError(f"gradient method must be one of {GRADIENT_METHODS}, got {method!r}")
-    rate = example.learning_rate if learning_rate is None else _real("learning_rate", learning_rate)
-    return _example_gradients(example, _example_weights(example, weights), method, rate)
+    current = _example_weights(example, weights)
+    method = _method(method)
+    if current[-1].ndim > 1 and method in ("automatic", "compiled"):
+        raise ValueError(f"{method} gradients take one set of weights, not a batch")
+    return _example_gradients(example, current, method, _rate(example, learning_rate))
 
 
 def _predict(example: Example, weights: tuple[Array, ...]) -> Array:
@@ -537,7 +522,11 @@ class Run:
 
     @property
     def errors(self) -> Array:
-        """The error after each step: (prediction − target)²."""
+        """The error after each step: (prediction − target)².
+
+        >>> gradient_descent(PART1, [[0.5]], iterations=1).errors  # (σ(0.05) − 0.3)², then less
+        array([0.04515514, 0.04515402])
+        """
         return error(self.predictions, self.example.target)
 
     def reached_at(self, tolerance: float = 1e-3) -> Array:
@@ -564,24 +553,29 @@ def gradient_descent(
 
     ``learning_rate`` defaults to the example's. ``manual`` and ``published``
     train a whole batch of starting weights at once (leading axes);
-    ``automatic`` trains one. ``on_step(k, prediction)`` is called after each
-    step of an unbatched run (for progress reports). The given weights are not
-    changed.
+    ``automatic`` and ``compiled`` train one. ``on_step(k, prediction)`` is
+    called after each step (for progress reports); it follows one run, so it
+    needs one set of weights. The given weights are not changed.
 
     >>> run = gradient_descent(PART1_FAST, [[0.5]], iterations=12_000, method="automatic")
     >>> int(run.reached_at()), round(float(run.predictions[-1]), 4)
     (11012, 0.3006)
     """
-    rate = example.learning_rate if learning_rate is None else _real("learning_rate", learning_rate)
-    if method not in GRADIENT_METHODS:
-        raise ValueError(f"gradient method must be one of {GRADIENT_METHODS}, got {method!r}")
-    if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral):
-        raise TypeError(f"iterations must be an int, got {type(iterations).__name__}")
-    if iterations < 0:
-        raise ValueError(f"iterations must be 0 or more, got {iterations}")
     current = _example_weights(example, weights)
-    if method in ("automatic", "compiled") and current[0].ndim > (1 if example.hidden == 0 else 2):
-        raise ValueError("automatic gradients train one set of weights at a time, not a batch")
+    rate = _rate(example, learning_rate)
+    method = _method(method)
+    iterations = count(iterations, "iterations")
+    batch = current[-1].shape[:-1]  # w or w_output: (..., inputs or hidden)
+    if batch and method in ("automatic", "compiled"):
+        raise ValueError(
+            f"{method} gradients train one set of weights at a time, not a batch of {batch}"
+        )
+    if on_step is not None:
+        function(on_step, "on_step")
+        if batch:
+            raise ValueError(
+                f"on_step follows one run: give one set of weights, not a batch of {batch}"
+            )
     first = _predict(example, current)
     predictions = np.empty((iterations + 1, *first.shape))
     predictions[0] = first
@@ -597,10 +591,23 @@ def gradient_descent(
 # -- validation ------------------------------------------------------------------------
 
 
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
-    return float(value)
+def _check_example(example: Any) -> None:
+    if not isinstance(example, Example):
+        raise TypeError(
+            f"example must be a tutorial.Example such as PART1, got {type(example).__name__}"
+        )
+
+
+def _rate(example: Example, learning_rate: Any) -> float:
+    if learning_rate is None:
+        return example.learning_rate
+    return number(learning_rate, "learning_rate", positive=True)
+
+
+def _method(method: Any) -> GradientMethod:
+    choice(method, "method", GRADIENT_METHODS)
+    checked: GradientMethod = method
+    return checked
 
 
 def _numbers(name: str, values: Any) -> Array:
@@ -643,12 +650,14 @@ def _hidden_layer_weights(x: Array, w_hidden: Any, w_output: Any) -> tuple[Array
 
 
 def _example_weights(example: Example, weights: Sequence[Any]) -> tuple[Array, ...]:
-    count = 1 if example.hidden == 0 else 2
-    if len(weights) != count:
-        what = "(w,)" if count == 1 else "(w_hidden, w_output)"
+    _check_example(example)
+    what = "(w,)" if example.hidden == 0 else "(w_hidden, w_output)"
+    if isinstance(weights, str) or not isinstance(weights, (Sequence, np.ndarray)):
+        raise TypeError(f"{example.name} needs weights {what}, got {type(weights).__name__}")
+    if len(weights) != (1 if example.hidden == 0 else 2):
         raise ValueError(f"{example.name} needs weights {what}, got {len(weights)} arrays")
     x = np.array(example.x)
-    if count == 1:
+    if example.hidden == 0:
         return (_weights("w", weights[0], x.shape),)
     hidden, output = _hidden_layer_weights(x, weights[0], weights[1])
     if hidden.shape[-1] != example.hidden:
@@ -672,7 +681,7 @@ def _value_weights(name: str, w: Any, labels: list[str]) -> tuple[Value, ...]:
     if len(items) != len(labels):
         raise ValueError(f"{name} must hold {len(labels)} weights, got {len(items)}")
     return tuple(
-        item if isinstance(item, Value) else _leaf(_real(f"{name}[{i}]", item), label)
+        item if isinstance(item, Value) else _leaf(number(item, f"{name}[{i}]"), label)
         for i, (item, label) in enumerate(zip(items, labels, strict=True))
     )
 
