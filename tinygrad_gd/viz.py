@@ -5,6 +5,7 @@ data and grad; each op node shows its formula in ``a`` and ``b``, with the
 edges from its operands marked ``a`` and ``b`` when it has two (so that
 ``a - b`` reads the right way round). Rendering needs the Graphviz program
 ``dot``; without it, :class:`GraphvizNotFoundError` says how to get it.
+Both are :class:`GraphvizError`, as is Graphviz failing to draw.
 
 >>> from tinygrad_gd import Value
 >>> w = Value(0.5, label="w")
@@ -40,7 +41,15 @@ from typing import Any
 
 from tinygrad_gd.value import Value, reverse_topological_order
 
-__all__ = ["RENDER_FORMATS", "GraphvizNotFoundError", "find_dot", "render", "to_dot", "write_graph"]
+__all__ = [
+    "RENDER_FORMATS",
+    "GraphvizError",
+    "GraphvizNotFoundError",
+    "find_dot",
+    "render",
+    "to_dot",
+    "write_graph",
+]
 
 RENDER_FORMATS = ("svg", "png", "pdf")
 """The file types ``render`` asks Graphviz for."""
@@ -52,7 +61,11 @@ GRAPHVIZ_HINT = (
 )
 
 
-class GraphvizNotFoundError(RuntimeError):
+class GraphvizError(RuntimeError):
+    """Graphviz could not draw a graph: its program is missing or failed."""
+
+
+class GraphvizNotFoundError(GraphvizError):
     """The Graphviz program ``dot`` is not on the PATH."""
 
 
@@ -144,7 +157,7 @@ def render(dot: str, path: str | os.PathLike[str], format: str | None = None) ->
             message = completed.stderr.strip().splitlines() or [
                 f"exit status {completed.returncode}"
             ]
-            raise RuntimeError(f"render: Graphviz could not draw {target}: {message[0]}")
+            raise GraphvizError(f"render: Graphviz could not draw {target}: {message[0]}")
     return target
 
 
