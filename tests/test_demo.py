@@ -155,9 +155,10 @@ def test_graph_images_need_graphviz(
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--lr", "0"], "argument --lr: must be a positive finite number, got '0'"),
+        (["--lr", "0"], "argument --lr: must be a positive finite number, got 0.0"),
         (["--lr", "nan"], "argument --lr: must be a positive finite number"),
-        (["--iterations", "-1"], "argument --iterations: must be 0 or more, got '-1'"),
+        (["--iterations", "-1"], "argument --iterations: must be at least 0, got -1"),
+        (["--iterations", "2.5"], "argument --iterations: not a whole number: '2.5'"),
         (["--seed", "x"], "argument --seed: not a whole number: 'x'"),
         (["--part", "5"], "argument --part: invalid choice: 5"),
         (["--gradient", "guess"], "argument --gradient: invalid choice: 'guess'"),
@@ -182,6 +183,65 @@ def test_a_plot_path_that_is_a_file_is_refused(
     assert "exists and is not a folder" in capsys.readouterr().err
 
 
-def test_run_demo_rejects_an_unknown_part() -> None:
-    with pytest.raises(ValueError, match=r"part must be one of \[1, 2, 3, 4\], got 9"):
-        run_demo(parts=[9], out=io.StringIO())
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"parts": [1, 7]}, ValueError, r"part must be one of \[1, 2, 3, 4\], got 7"),
+        ({"parts": []}, ValueError, r"parts must name at least one of \[1, 2, 3, 4\]"),
+        ({"parts": 1}, TypeError, r"parts must be a sequence of part numbers .* got 1"),
+        ({"parts": [1.0]}, TypeError, "part must be a whole number, got float: 1.0"),
+        ({"iterations": -5}, ValueError, "iterations must be at least 0, got -5"),
+        ({"learning_rate": 0.0}, ValueError, "learning_rate must be a positive finite number"),
+        ({"seed": "0"}, TypeError, "seed must be a whole number, got str: '0'"),
+        ({"method": "guess"}, ValueError, "method must be one of 'automatic', .* got 'guess'"),
+        ({"graph_format": "gif"}, ValueError, "graph_format must be one of 'dot', .* got 'gif'"),
+        ({"plot_dir": 3}, TypeError, "plot_dir must be a path, got int: 3"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_run_demo_checks_everything_before_printing(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    out = io.StringIO()
+    with pytest.raises(error, match=message):
+        run_demo(**{"parts": [1], "iterations": 1, **kwargs}, out=out)  # type: ignore[arg-type]
+    assert out.getvalue() == ""
+
+
+def test_run_demo_refuses_a_file_as_a_folder_and_makes_no_folder(tmp_path: Path) -> None:
+    occupied, fresh = tmp_path / "occupied", tmp_path / "fresh"
+    occupied.write_text("not a folder")
+    out = io.StringIO()
+    with pytest.raises(NotADirectoryError, match=f"graph_dir {occupied}: exists and is not a"):
+        run_demo(parts=[1], iterations=0, plot_dir=fresh, graph_dir=occupied, out=out)
+    assert out.getvalue() == "" and not fresh.exists()
+
+
+def test_a_figure_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "part-1-lr-0.5.png").mkdir()  # a folder where the second figure should go
+    assert main(["demo", "--part", "1", "--iterations", "0", "--plot", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "figure: " in captured.out  # the first network's figure was written
+    assert len(captured.err.splitlines()) == 1
+    assert captured.err.startswith("tinygrad-gd demo: error: ")
+    assert "part-1-lr-0.5.png" in captured.err
+
+
+def test_graphviz_failing_during_the_run_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    program = tmp_path / "dot"
+    failing = "import sys\nsys.stderr.write('Error: out of memory\\n')\nsys.exit(1)\n"
+    program.write_text(f"#!{sys.executable}\n{failing}")
+    program.chmod(0o755)
+    monkeypatch.setattr(viz.shutil, "which", lambda name: str(program) if name == "dot" else None)
+    argv = ["demo", "--part", "3", "--iterations", "0", "--graph", str(tmp_path / "graphs")]
+    assert main([*argv, "--graph-format", "svg"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"tinygrad-gd demo: error: render: Graphviz could not draw "
+        f"{tmp_path / 'graphs' / 'part-3.svg'}: Error: out of memory\n"
+    )
+    assert list((tmp_path / "graphs").iterdir()) == []  # no half-written image

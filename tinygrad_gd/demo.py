@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
+from tinygrad_gd._checks import UsageError, choice, count, count_option, number, number_option
+from tinygrad_gd._progress import LiveLine
 from tinygrad_gd.check import Comparison, compare, format_table
 from tinygrad_gd.explain import explain
-from tinygrad_gd.plots import INSTALL_HINT, require_matplotlib
+from tinygrad_gd.plots import INSTALL_HINT, figure, require_matplotlib
 from tinygrad_gd.tutorial import (
     GRADIENT_METHODS,
     PART1,
@@ -50,11 +52,11 @@ from tinygrad_gd.tutorial import (
     gradient_descent,
     initial_weights,
 )
-from tinygrad_gd.viz import find_dot, write_graph
+from tinygrad_gd.viz import RENDER_FORMATS, GraphvizError, find_dot, write_graph
 
 __all__ = [
-    "DEFAULT_ITERATIONS", "PARTS", "REACHED", "DemoResult", "add_demo_arguments",
-    "run_demo", "run_demo_command",
+    "DEFAULT_ITERATIONS", "GRAPH_FORMATS", "PARTS", "REACHED", "DemoResult", "DemoResults",
+    "add_demo_arguments", "run_demo", "run_demo_command",
 ]  # fmt: skip
 
 PARTS: dict[int, tuple[Example, ...]] = {
@@ -68,6 +70,9 @@ PARTS: dict[int, tuple[Example, ...]] = {
 DEFAULT_ITERATIONS = 5_000
 REACHED = 1e-3
 """A run has reached its target when |prediction − target| < REACHED."""
+
+GRAPH_FORMATS = ("dot", *RENDER_FORMATS)
+"""How ``--graph`` writes a graph: DOT text, or an image drawn by Graphviz."""
 
 CHECKPOINTS = 5  # progress lines per run, besides the start
 
@@ -89,7 +94,13 @@ class DemoResult:
 
 @dataclass(frozen=True)
 class DemoResults:
-    """Every network's result, in the order shown."""
+    """What :func:`run_demo` returns: every network's result, in the order shown.
+
+    >>> import io
+    >>> results = run_demo(parts=[1], iterations=0, out=io.StringIO())
+    >>> [result.example.name for result in results.results]
+    ['part 1', 'part 1, lr 0.5']
+    """
 
     results: tuple[DemoResult, ...]
 
@@ -99,69 +110,107 @@ class DemoResults:
         return all(result.passed for result in self.results)
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The checked options of one demo run, shared by every network in it."""
+
+    learning_rate: float | None
+    iterations: int
+    seed: int
+    method: GradientMethod
+    plot_dir: Path | None
+    graph_dir: Path | None
+    graph_format: str
+
+
 def run_demo(
-    parts: Sequence[int] = (1, 2, 3, 4),
+    parts: Iterable[int] = (1, 2, 3, 4),
     *,
     learning_rate: float | None = None,
     iterations: int = DEFAULT_ITERATIONS,
     seed: int = 0,
     method: GradientMethod = "automatic",
-    plot_dir: Path | None = None,
-    graph_dir: Path | None = None,
+    plot_dir: str | os.PathLike[str] | None = None,
+    graph_dir: str | os.PathLike[str] | None = None,
     graph_format: str = "dot",
     out: TextIO | None = None,
 ) -> DemoResults:
     """Run the demo of the chosen parts, printing to ``out`` (default: standard output).
 
     ``learning_rate`` replaces every example's published rate; ``method``
-    picks the gradient that trains (``automatic``, ``manual`` or
-    ``published``). Figures go to ``plot_dir``, graphs to ``graph_dir``.
+    picks the gradient that trains (one of ``GRADIENT_METHODS``). Figures go
+    to ``plot_dir`` (needs matplotlib), graphs to ``graph_dir`` in one of
+    :data:`GRAPH_FORMATS` (images need Graphviz); missing folders are made.
+    Every argument, and what the outputs need, is checked before anything is
+    printed or made.
 
     >>> import io
     >>> results = run_demo(parts=[3], iterations=10, out=io.StringIO())
     >>> [result.example.name for result in results.results], results.passed
     (['part 3'], True)
+    >>> run_demo(parts=[1, 7])
+    Traceback (most recent call last):
+    ValueError: part must be one of [1, 2, 3, 4], got 7
     """
-    stream = sys.stdout if out is None else out
-    results = []
-    for part in parts:
+    chosen = _parts(parts)
+    choice(method, "method", GRADIENT_METHODS)
+    options = _Options(
+        learning_rate=(
+            None if learning_rate is None else number(learning_rate, "learning_rate", positive=True)
+        ),
+        iterations=count(iterations, "iterations"),
+        seed=count(seed, "seed"),
+        method=method,
+        plot_dir=_folder(plot_dir, "plot_dir"),
+        graph_dir=_folder(graph_dir, "graph_dir"),
+        graph_format=choice(graph_format, "graph_format", GRAPH_FORMATS),
+    )
+    if options.plot_dir is not None:
+        require_matplotlib()
+    if options.graph_dir is not None and options.graph_format != "dot":
+        find_dot()
+    for folder in (options.plot_dir, options.graph_dir):
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+    show = _Printer(sys.stdout if out is None else out)
+    results = tuple(
+        _demo_example(example, options, show) for part in chosen for example in PARTS[part]
+    )
+    _summary(results, show)
+    return DemoResults(results)
+
+
+def _parts(parts: Any) -> list[int]:
+    if isinstance(parts, (str, bytes)) or not isinstance(parts, Iterable):
+        raise TypeError(f"parts must be a sequence of part numbers such as [1, 3], got {parts!r}")
+    chosen = [count(part, "part") for part in parts]
+    for part in chosen:
         if part not in PARTS:
             raise ValueError(f"part must be one of {sorted(PARTS)}, got {part!r}")
-        for example in PARTS[part]:
-            show = _Printer(stream)
-            results.append(
-                _demo_example(
-                    example,
-                    show,
-                    learning_rate,
-                    iterations,
-                    seed,
-                    method,
-                    plot_dir,
-                    graph_dir,
-                    graph_format,
-                )  # fmt: skip
-            )
-    _summary(results, _Printer(stream))
-    return DemoResults(tuple(results))
+    if not chosen:
+        raise ValueError(f"parts must name at least one of {sorted(PARTS)}")
+    return chosen
 
 
-def _demo_example(
-    example: Example,
-    show: _Printer,
-    learning_rate: float | None,
-    iterations: int,
-    seed: int,
-    method: GradientMethod,
-    plot_dir: Path | None,
-    graph_dir: Path | None,
-    graph_format: str,
-) -> DemoResult:
-    rate = example.learning_rate if learning_rate is None else learning_rate
-    weights = initial_weights(example, seed)
+def _folder(path: Any, name: str) -> Path | None:
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path, got {type(path).__name__}: {path!r}")
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{name} {folder}: exists and is not a folder")
+    return folder
+
+
+def _demo_example(example: Example, options: _Options, show: _Printer) -> DemoResult:
+    rate = example.learning_rate if options.learning_rate is None else options.learning_rate
+    weights = initial_weights(example, options.seed)
     show.line(f"== {example.name}: {_network(example)} ==")
     show.line(f"x = {list(example.x)}, target = {example.target}, learning rate {rate:g}")
-    show.line(f"starting weights drawn from [0, 1) with seed {seed}: {_weights_text(weights)}")
+    show.line(
+        f"starting weights drawn from [0, 1) with seed {options.seed}: {_weights_text(weights)}"
+    )
 
     manual = _named(example, example_gradients(example, weights, "manual"))
     automatic = _named(example, example_gradients(example, weights, "automatic"))
@@ -182,18 +231,18 @@ def _demo_example(
         show.block(str(explain(graph.error, graph.weights[0])))
 
     show.line()
-    show.line(f"gradient descent: {iterations:,} iterations, {method} gradient:")
-    run = _train(example, weights, iterations, rate, method, show)
+    show.line(f"gradient descent: {options.iterations:,} iterations, {options.method} gradient:")
+    run = _train(example, weights, options.iterations, rate, options.method, show)
     show.line(_outcome(example, run))
 
-    if plot_dir is not None:
-        path = _plot(run, plot_dir / f"{example.slug}.png", rate, method)
+    if options.plot_dir is not None:
+        path = _plot(run, options.plot_dir / f"{example.slug}.png", rate, options.method)
         show.line(f"figure: {path}")
-    if graph_dir is not None:
+    if options.graph_dir is not None:
         graph = _graph(example, weights)
         graph.error.backward()
-        path = write_graph(graph.error, graph_dir / f"{example.slug}.{graph_format}")
-        show.line(f"graph: {path}")
+        file = options.graph_dir / f"{example.slug}.{options.graph_format}"
+        show.line(f"graph: {write_graph(graph.error, file)}")
     show.line()
     return DemoResult(example, by_hand, variant, run)
 
@@ -248,7 +297,8 @@ def _train(
         if step % every == 0 or step == iterations:
             show.line(_progress_line(step, prediction, example.target))
         else:
-            show.live(f"  iteration {step:,} of {iterations:,}: prediction {prediction:.6f}")
+            progress = f"iteration {step:,} of {iterations:,}: prediction {prediction:.6f}"
+            show.progress.show(f"  {progress}")
 
     return gradient_descent(
         example, weights, iterations=iterations, learning_rate=rate, method=method, on_step=on_step
@@ -273,7 +323,7 @@ def _outcome(example: Example, run: Run) -> str:
     return f"final prediction {final:.6f} for target {target}: |difference| {gap:.1e}, {verdict}"
 
 
-def _summary(results: list[DemoResult], show: _Printer) -> None:
+def _summary(results: tuple[DemoResult, ...], show: _Printer) -> None:
     rows = [
         ("network", "hand vs automatic", "published vs automatic", "final prediction", "target")
     ]
@@ -295,10 +345,8 @@ def _summary(results: list[DemoResult], show: _Printer) -> None:
 
 def _plot(run: Run, path: Path, rate: float, method: str) -> Path:
     """The tutorial's two figures side by side: prediction and error against iteration."""
-    from matplotlib.figure import Figure  # the optional plot extra
-
-    figure = Figure(figsize=(8.0, 3.0), dpi=80, layout="constrained")
-    left, right = figure.subplots(1, 2)
+    drawing = figure((8.0, 3.0), dpi=80)
+    left, right = drawing.subplots(1, 2)
     steps = np.arange(len(run.predictions))
     left.plot(steps, run.predictions, color="tab:blue", label="prediction")
     left.axhline(run.example.target, color="tab:gray", linestyle="--", label="target")
@@ -306,71 +354,59 @@ def _plot(run: Run, path: Path, rate: float, method: str) -> Path:
     left.legend(loc="best")
     right.plot(steps, run.errors, color="tab:red")
     right.set(xlabel="iteration", ylabel="error", title="error vs iteration", yscale="log")
-    figure.suptitle(f"{run.example.name}: learning rate {rate:g}, {method} gradient")
-    figure.savefig(path)
+    drawing.suptitle(f"{run.example.name}: learning rate {rate:g}, {method} gradient")
+    drawing.savefig(path)
     return path
 
 
 class _Printer:
-    """Lines to the output; a live progress line too, but only on a terminal."""
-
-    interval = 0.1  # seconds between redraws of the live line
+    """Lines to the output, and a run's live progress line (drawn only on a terminal)."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        isatty: Callable[[], bool] | None = getattr(stream, "isatty", None)
-        self.live_enabled = bool(isatty and isatty())
-        self.live_length = 0
-        self.last_draw = -math.inf
+        self.progress = LiveLine(stream)
 
     def line(self, text: str = "") -> None:
-        self._clear_live()
+        self.progress.clear()
         print(text, file=self.stream)
 
     def block(self, text: str) -> None:
         for row in text.splitlines():
             self.line(f"  {row}" if row else "")
 
-    def live(self, text: str) -> None:
-        now = time.monotonic()
-        if not self.live_enabled or now - self.last_draw < self.interval:
-            return
-        self.last_draw = now
-        self.stream.write("\r" + text.ljust(self.live_length))
-        self.stream.flush()
-        self.live_length = len(text)
-
-    def _clear_live(self) -> None:
-        if self.live_length:
-            self.stream.write("\r" + " " * self.live_length + "\r")
-            self.live_length = 0
-
 
 # -- the command line ------------------------------------------------------------------
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``tinygrad-gd demo`` on ``parser``."""
+    """Declare the options of ``tinygrad-gd demo`` on ``parser``.
+
+    >>> parser = argparse.ArgumentParser(prog="demo")
+    >>> add_demo_arguments(parser)
+    >>> args = parser.parse_args(["--part", "3", "--lr", "0.5"])
+    >>> args.part, args.lr, args.iterations
+    ([3], 0.5, 5000)
+    """
     parser.add_argument(
         "--part", type=int, action="append", choices=sorted(PARTS), metavar="N",
         help="run part N of the series only (1-4; may repeat; default: all)",
     )  # fmt: skip
     parser.add_argument(
-        "--lr", type=_positive_float, metavar="RATE",
+        "--lr", type=number_option(positive=True), metavar="RATE",
         help="learning rate for every network (default: each example's published rate)",
     )  # fmt: skip
     parser.add_argument(
-        "--iterations", type=_count, default=DEFAULT_ITERATIONS, metavar="N",
+        "--iterations", type=count_option(), default=DEFAULT_ITERATIONS, metavar="N",
         help=f"gradient-descent iterations per network (default {DEFAULT_ITERATIONS:,})",
     )  # fmt: skip
     parser.add_argument(
-        "--seed", type=_count, default=0, metavar="N",
+        "--seed", type=count_option(), default=0, metavar="N",
         help="seed of the starting weights, drawn from [0, 1) (default 0)",
     )  # fmt: skip
     parser.add_argument(
         "--gradient", choices=GRADIENT_METHODS, default="automatic",
-        help="the gradient that trains: reverse mode, the hand derivation, or the "
-        "published code's variant (default automatic)",
+        help="the gradient that trains: reverse mode, the same compiled once, the hand "
+        "derivation, or the published code's variant (default automatic)",
     )  # fmt: skip
     parser.add_argument(
         "--compile", action="store_true",
@@ -387,60 +423,37 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         help="write each network's computation graph into DIR (see --graph-format)",
     )  # fmt: skip
     parser.add_argument(
-        "--graph-format", choices=("dot", "svg", "png"), default="dot",
+        "--graph-format", choices=GRAPH_FORMATS, default="dot",
         help="Graphviz DOT text, or an image drawn by Graphviz's dot program (default dot)",
     )  # fmt: skip
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
-    """``tinygrad-gd demo``: check what the options need first, then run; 2 on bad input."""
+    """``tinygrad-gd demo`` with parsed options; a problem is a one-line :class:`UsageError`.
+
+    Whatever the figures and graphs need (matplotlib, Graphviz, their
+    folders) is checked before the run; a file that cannot be written
+    during it stops the run with the same kind of error.
+
+    >>> parser = argparse.ArgumentParser(prog="demo")
+    >>> add_demo_arguments(parser)
+    >>> run_demo_command(parser.parse_args(["--gradient", "manual", "--compile"]))
+    Traceback (most recent call last):
+    tinygrad_gd._checks.UsageError: --compile trains with the automatic gradient, not manual
+    """
+    if args.compile and args.gradient not in ("automatic", "compiled"):
+        raise UsageError(f"--compile trains with the automatic gradient, not {args.gradient}")
     try:
-        if args.compile and args.gradient not in ("automatic", "compiled"):
-            raise ValueError(f"--compile trains with the automatic gradient, not {args.gradient}")
-        if args.plot is not None:
-            require_matplotlib()
-            _make_folder("--plot", args.plot)
-        if args.graph is not None:
-            if args.graph_format != "dot":
-                find_dot()
-            _make_folder("--graph", args.graph)
-    except (ImportError, ValueError, OSError, RuntimeError) as error:
-        print(f"tinygrad-gd demo: error: {error}", file=sys.stderr)
-        return 2
-    run_demo(
-        parts=sorted(set(args.part)) if args.part else sorted(PARTS),
-        learning_rate=args.lr,
-        iterations=args.iterations,
-        seed=args.seed,
-        method="compiled" if args.compile else args.gradient,
-        plot_dir=args.plot,
-        graph_dir=args.graph,
-        graph_format=args.graph_format,
-    )
+        run_demo(
+            parts=sorted(set(args.part)) if args.part else sorted(PARTS),
+            learning_rate=args.lr,
+            iterations=args.iterations,
+            seed=args.seed,
+            method="compiled" if args.compile else args.gradient,
+            plot_dir=args.plot,
+            graph_dir=args.graph,
+            graph_format=args.graph_format,
+        )
+    except (ImportError, GraphvizError, OSError) as error:  # the plot extra, Graphviz, a file
+        raise UsageError(str(error)) from None
     return 0
-
-
-def _make_folder(option: str, folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{option} {folder}: exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
