@@ -8,6 +8,7 @@ test, or plain arithmetic.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import importlib
 import itertools
@@ -25,7 +26,8 @@ from strategies import Expression, expressions
 import tinygrad_gd
 import tinygrad_gd.cli
 from tinygrad_gd import TracingError, Value, data, grad, nn, optim, value_and_grad
-from tinygrad_gd.compile import compile, tutorial_program
+from tinygrad_gd._checks import UsageError
+from tinygrad_gd.compile import compile, run_codegen_command, tutorial_program
 from tinygrad_gd.ops import OPS, Op
 
 # The package's name `compile` is the function; the module is reached by its full name.
@@ -176,6 +178,22 @@ def value_and_grad_part1_error(w, x, target):
 
 def test_part1_source_reads_like_the_tutorials_chain() -> None:
     assert compile(part1_error).source == PART1_SOURCE
+
+
+def test_a_statement_using_both_operands_is_named_once_in_the_comment() -> None:
+    lines = compile(lambda w, v: w * w + w * v, argnums=(0, 1)).source.splitlines()
+    (grad_w,) = [line for line in lines if line.lstrip().startswith("grad_w =")]
+    # w feeds t0 = w * w (both operands) and t1 = w * v: two statements, each named once.
+    assert grad_w.endswith("# from t1 = w * v, t0 = w * w")
+
+
+def test_codegen_names_an_unknown_example_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = argparse.Namespace(part=1, example="part-9", loop=False)
+    with pytest.raises(UsageError, match="example must be one of part-1, .* got 'part-9'"):
+        run_codegen_command(args)
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,6 @@ import keyword
 import math
 import numbers
 import re
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,8 +49,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tinygrad_gd._checks import UsageError, parameter_names
 from tinygrad_gd._checks import function_name as _name
-from tinygrad_gd._checks import parameter_names
 from tinygrad_gd.autodiff import _check_argnums, _is_position, _resolve, value_and_grad
 from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op
 from tinygrad_gd.symbolic import Expr
@@ -170,6 +169,14 @@ class CompiledFunction:
         """The generated Python of the most recent trace.
 
         Before any call, ``f`` is traced with one number per parameter.
+
+        >>> print(compile(lambda w: w * w).source)
+        def value_and_grad_f(w):
+            # forward: one line per op
+            f = w * w  # mul
+            # reverse: grad_v = d f / d v
+            grad_w = w + w  # from f = w * w
+            return f, grad_w
         """
         return self._program_or_scalar_trace().value_and_grad.source
 
@@ -206,7 +213,11 @@ class CompiledFunction:
 
     @property
     def descend_source(self) -> str:
-        """The generated Python of :meth:`descend` for the most recent trace."""
+        """The generated Python of :meth:`descend` for the most recent trace.
+
+        >>> compile(lambda w: (w - 3) ** 2).descend_source.splitlines()[0]
+        'def descend_f(w, learning_rate, steps):'
+        """
         return self._program_or_scalar_trace().descend.source
 
     def __repr__(self) -> str:
@@ -791,7 +802,11 @@ class _Writer:
             return tuple(float(p) if isinstance(p, float) else p for p in partials)
 
     def _comment(self, users: list[Value]) -> str:
-        statements = [self.statements.get(user, user.op.name if user.op else "") for user in users]
+        # A user of both operands (w * w) is listed once, not once per operand.
+        statements = [
+            self.statements.get(user, user.op.name if user.op else "")
+            for user in dict.fromkeys(users)
+        ]
         if len(statements) <= 2:
             return "from " + ", ".join(statements)
         return f"from {len(statements)} uses: {', '.join(statements[:2])}, ..."
@@ -1009,7 +1024,14 @@ def _tutorial_example(part: int, slug: str | None) -> Any:
 
 
 def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``tinygrad-gd codegen`` on ``parser``."""
+    """Declare the options of ``tinygrad-gd codegen`` on ``parser``.
+
+    >>> parser = argparse.ArgumentParser(prog="codegen")
+    >>> add_codegen_arguments(parser)
+    >>> args = parser.parse_args(["--example", "part-2-2-inputs", "--loop"])
+    >>> args.part, args.example, args.loop
+    (1, 'part-2-2-inputs', True)
+    """
     from tinygrad_gd.tutorial import EXAMPLES
 
     parser.add_argument(
@@ -1028,12 +1050,21 @@ def add_codegen_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_codegen_command(args: argparse.Namespace) -> int:
-    """``tinygrad-gd codegen``: print the Python generated for a tutorial network."""
+    """``tinygrad-gd codegen``: print the Python generated for a tutorial network.
+
+    >>> parser = argparse.ArgumentParser(prog="codegen")
+    >>> add_codegen_arguments(parser)
+    >>> run_codegen_command(parser.parse_args(["--part", "1"]))  # doctest: +ELLIPSIS
+    # part 1: x = [0.1], target = 0.3
+    def value_and_grad_error(parameters):
+    ...
+        return error, [grad_w]
+    0
+    """
     try:
         chosen = _tutorial_example(args.part, args.example)
     except ValueError as error:
-        print(f"tinygrad-gd codegen: error: {error}", file=sys.stderr)
-        return 2
+        raise UsageError(str(error)) from None
     program = tutorial_program(example=chosen.slug)
     print(f"# {chosen.name}: x = {list(chosen.x)}, target = {chosen.target}")
     print(program.source)
