@@ -79,7 +79,13 @@ CHECKPOINTS = 5  # progress lines per run, besides the start
 
 @dataclass(frozen=True)
 class DemoResult:
-    """What one network's demo found: both comparisons and the training run."""
+    """What one network's demo found: both comparisons and the training run.
+
+    >>> import io
+    >>> (result,) = run_demo(parts=[3], iterations=0, out=io.StringIO()).results
+    >>> result.example.name, result.manual_vs_automatic.passed, result.run.predictions.shape
+    ('part 3', True, (1,))
+    """
 
     example: Example
     manual_vs_automatic: Comparison
@@ -88,7 +94,12 @@ class DemoResult:
 
     @property
     def passed(self) -> bool:
-        """Whether the hand-derived gradient matched the automatic one."""
+        """Whether the hand-derived gradient matched the automatic one.
+
+        >>> import io
+        >>> [result.passed for result in run_demo([1], iterations=0, out=io.StringIO()).results]
+        [True, True]
+        """
         return self.manual_vs_automatic.passed
 
 
@@ -106,7 +117,12 @@ class DemoResults:
 
     @property
     def passed(self) -> bool:
-        """Whether every hand-derived gradient matched the automatic one."""
+        """Whether every hand-derived gradient matched the automatic one.
+
+        >>> import io
+        >>> run_demo(parts=[2], iterations=0, out=io.StringIO()).passed
+        True
+        """
         return all(result.passed for result in self.results)
 
 

@@ -314,7 +314,12 @@ class HiddenLayerGraph:
 
     @property
     def weights(self) -> tuple[Value, ...]:
-        """Every weight: the hidden ones row by row, then the output ones."""
+        """Every weight: the hidden ones row by row, then the output ones.
+
+        >>> graph = build_hidden_layer([0.1], [[0.5, 0.5]], [0.5, 0.5], 0.2)
+        >>> [w.label for w in graph.weights]
+        ['w1_1', 'w1_2', 'v1', 'v2']
+        """
         return (*(w for row in self.hidden_weights for w in row), *self.output_weights)
 
 
@@ -514,6 +519,10 @@ class Run:
 
     ``predictions[k]`` is the prediction after k steps, with the batch axes of
     the weights after the first axis.
+
+    >>> run = gradient_descent(PART3, initial_weights(PART3, 0, batch=(4,)), iterations=2)
+    >>> run.predictions.shape, [w.shape for w in run.weights]
+    ((3, 4), [(4, 3, 2), (4, 2)])
     """
 
     example: Example

@@ -62,11 +62,24 @@ GRAPHVIZ_HINT = (
 
 
 class GraphvizError(RuntimeError):
-    """Graphviz could not draw a graph: its program is missing or failed."""
+    """Graphviz could not draw a graph: its program is missing or failed.
+
+    >>> issubclass(GraphvizNotFoundError, GraphvizError)
+    True
+    """
 
 
 class GraphvizNotFoundError(GraphvizError):
-    """The Graphviz program ``dot`` is not on the PATH."""
+    """The Graphviz program ``dot`` is not on the PATH.
+
+    >>> try:
+    ...     program = find_dot()
+    ... except GraphvizNotFoundError as error:  # the message says how to install it
+    ...     print("install Graphviz" in str(error))
+    ... else:
+    ...     print(program.endswith("dot"))
+    True
+    """
 
 
 def to_dot(y: Value, *, rankdir: str = "LR") -> str:
