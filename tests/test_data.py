@@ -55,18 +55,32 @@ def test_moons_are_reproducible_with_a_seed_and_shuffled() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"n": 1}, "n must be an int >= 2"),
-        ({"n": 10.0}, "n must be an int >= 2"),
-        ({"noise": -0.1}, "noise must be a finite number >= 0"),
-        ({"labels": (1, 1)}, "labels must be two different numbers"),
-        ({"labels": (0, 1, 2)}, "labels must be two different numbers"),
+        ({"n": 1}, ValueError, "n must be at least 2, got 1"),
+        ({"n": 10.0}, TypeError, "n must be a whole number, got float"),
+        ({"noise": -0.1}, ValueError, "noise must be a non-negative finite number, got -0.1"),
+        ({"noise": None}, TypeError, "noise must be a number, got NoneType"),
+        ({"seed": "abc"}, TypeError, "seed must be a whole number, got str: 'abc'"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+        ({"labels": (1, 1)}, ValueError, "labels must be two different numbers"),
+        ({"labels": (0, 1, 2)}, ValueError, "labels must be two different numbers"),
+        ({"labels": "01"}, TypeError, "labels must be two different numbers, got '01'"),
+        ({"labels": (0, 10**400)}, ValueError, r"labels\[1\] is too large for a float"),
+        ({"labels": (0, "1")}, TypeError, r"labels\[1\] must be a number, got str"),
     ],
 )
-def test_bad_arguments_name_the_problem(kwargs: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_name_the_problem(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
         moons(**kwargs)  # type: ignore[arg-type]
+
+
+def test_labels_may_be_any_pair_and_numpy_counts_count() -> None:
+    X, y = moons(np.int64(6), noise=0.0, seed=np.int64(0), labels=np.array([-1, 1]))
+    assert X.shape == (6, 2) and sorted(y.tolist()) == [-1.0] * 3 + [1.0] * 3
+    assert xor(labels=[-1, 1])[1].tolist() == [-1.0, 1.0, 1.0, -1.0]
 
 
 def test_tutorial_examples_are_the_published_ones() -> None:
@@ -95,6 +109,11 @@ def test_a_tutorial_example_is_a_data_set_and_a_network() -> None:
     assert len(tutorial_network("part 2, 10 inputs").parameters()) == 10
     with pytest.raises(ValueError, match="no tutorial example 'part9'; choose from part-1"):
         tutorial_example("part9")
+    for function in (tutorial_data, tutorial_network):
+        with pytest.raises(TypeError, match="must be a tutorial Example or its name, got int"):
+            function(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="name must be a str, got int: 3"):
+        tutorial_example(3)  # type: ignore[arg-type]
 
 
 def test_the_tutorial_network_trains_on_its_example() -> None:

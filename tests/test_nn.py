@@ -181,23 +181,42 @@ def test_reprs_read_like_the_constructor_calls() -> None:
 
 
 @pytest.mark.parametrize(
-    ("build", "message"),
+    ("build", "error", "message"),
     [
-        (lambda: Neuron(0), "nin must be a positive int, got 0"),
-        (lambda: Neuron(True), "nin must be a positive int"),
-        (lambda: Layer(2, 0), "nout must be a positive int"),
-        (lambda: MLP(2, []), "nouts must be a non-empty list"),
-        (lambda: MLP(2, "16"), "nouts must be a non-empty list"),
-        (lambda: MLP(2, [4, -1]), r"nouts\[1\] must be a positive int"),
-        (lambda: MLP(2, [4, 1], activation="softmax"), "unknown activation 'softmax'"),
-        (lambda: MLP(2, [4, 1], activation=["relu"]), "1 names for 2 layers"),
+        (lambda: Neuron(0), ValueError, "nin must be at least 1, got 0"),
+        (lambda: Neuron(True), TypeError, "nin must be a whole number, got bool"),
+        (lambda: Neuron(2, bias="no"), TypeError, "bias must be True or False, got str: 'no'"),
+        (lambda: Neuron(2, seed="abc"), TypeError, "seed must be a whole number, got str"),
+        (lambda: Neuron(2, seed=-1), ValueError, "seed must be at least 0, got -1"),
+        (lambda: Neuron(2, activation=None), ValueError, "activation must be one of 'sigmoid'"),
+        (lambda: Layer(2, 0), ValueError, "nout must be at least 1, got 0"),
+        (lambda: Layer(2, 2, bias="no"), TypeError, "bias must be True or False"),
+        (lambda: Layer(2, 2, activation="soft"), ValueError, "activation must be one of"),
+        (lambda: MLP(2, []), ValueError, "nouts must list at least one layer size"),
+        (lambda: MLP(2, "16"), TypeError, "nouts must be a list of layer sizes, got str"),
+        (lambda: MLP(2, 16), TypeError, "nouts must be a list of layer sizes, got int"),
+        (lambda: MLP(2, [4, -1]), ValueError, r"nouts\[1\] must be at least 1, got -1"),
+        (lambda: MLP(2, [4, 1], activation="softmax"), ValueError, "got 'softmax'"),
+        (lambda: MLP(2, [4, 1], activation=None), TypeError, "activation must be a name or a"),
+        (lambda: MLP(2, [4, 1], activation=["relu"]), ValueError, "1 names for 2 layers"),
+        (lambda: MLP(2, [4, 1], activation=["relu", 3]), ValueError, r"activation\[1\] must"),
+        (lambda: MLP(2, [4, 1], bias="no"), TypeError, "bias must be True or False"),
+        (lambda: MLP(2, [4, 1], seed=1.5), TypeError, "seed must be a whole number"),
     ],
 )
 def test_bad_constructor_arguments_name_the_problem(
-    build: Callable[[], object], message: str
+    build: Callable[[], object], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         build()
+
+
+def test_numpy_sizes_seeds_and_generators_are_accepted() -> None:
+    model = MLP(np.int64(2), np.array([3, 1]), seed=np.int64(4))
+    assert repr(model) == "MLP(2, [3, 1], activation='sigmoid', bias=True)"
+    assert model.state_dict() == MLP(2, [3, 1], seed=4).state_dict()
+    from_generator = MLP(2, [3, 1], seed=np.random.default_rng(4))
+    assert from_generator.state_dict() == model.state_dict()
 
 
 def test_a_sample_of_the_wrong_length_or_kind_is_refused() -> None:
@@ -206,6 +225,61 @@ def test_a_sample_of_the_wrong_length_or_kind_is_refused() -> None:
         model([1.0, 2.0, 3.0])
     with pytest.raises(TypeError, match="sequence of 2 inputs, got float"):
         model(1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="MLP input 1 must be a number or a Value, got str: 'a'"):
+        model([1.0, "a"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"MLP input 0 must be .* got list: \[1.0, 2.0\]"):
+        model([[1.0, 2.0], [3.0, 4.0]])  # type: ignore[list-item]
+
+
+def test_many_samples_at_once_are_refused_by_call_even_when_as_many_as_inputs() -> None:
+    """Two samples of two inputs: a length that matches nin must not pass for one sample."""
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"MLP takes one sample of 2 inputs, .* shape \(2, 2\)"):
+        model(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    one = np.array([1.0, 2.0])
+    assert model(one).data == model([1.0, 2.0]).data == model.predict([one])[0]
+
+
+def test_output_shape_is_the_shape_of_one_samples_outputs() -> None:
+    x = [0.1, 0.2]
+    for model in (Neuron(2), Layer(2, 1), Layer(2, 3), MLP(2, [3, 1]), MLP(2, [3, 2])):
+        assert np.shape(model.predict([x])[0]) == model.output_shape
+        outputs = model(x)
+        assert (() if isinstance(outputs, Value) else (len(outputs),)) == model.output_shape
+
+
+def test_predict_gives_ieee_results_without_warnings_as_the_graph_does() -> None:
+    """1e300 squared overflows to inf; inf - inf is nan: no RuntimeWarning (warnings are errors)."""
+    model = MLP(2, [2, 1], activation=["tanh", "linear"], seed=0)
+    big = 1e300
+    model.load_state_dict({"layers": [
+        {"weight": [[big, big], [big, -big]], "bias": [0.0, 0.0]},
+        {"weight": [[big, -big]], "bias": [0.0]},
+    ]})  # fmt: skip
+    neuron = Neuron(2, activation="sigmoid", seed=0)
+    neuron.load_state_dict({"weight": [big, big], "bias": -big})
+    samples = [[big, big], [-big, 1.0], [1.0, 1.0]]
+    for network in (model, neuron):
+        graph = [network(x).data for x in samples]
+        np.testing.assert_array_equal(network.predict(samples), graph)
+    assert math.isnan(model.predict([[big, big]])[0])
+    assert neuron.predict(samples)[:2].tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [
+        ([[1.0, 2.0], [3.0]], "a ragged nesting"),
+        ([["a", "b"]], "text entries"),
+        ([[True, False]], "True/False entries"),
+        ([[None, 1.0]], "non-number entries"),
+        ([1.0, 2.0], r"shape \(2,\)"),
+    ],
+)
+def test_predict_names_what_is_wrong_with_x(X: object, message: str) -> None:
+    expected = rf"predict expects X as an array .*\(samples, 2\).*{message}"
+    with pytest.raises(ValueError, match=expected):
+        MLP(2, [1], seed=0).predict(X)
 
 
 # -- state ------------------------------------------------------------------------------
@@ -224,8 +298,9 @@ def test_state_dict_round_trip_is_exact() -> None:
         (lambda s: s.pop("layers"), r"state: missing keys \['layers'\]"),
         (lambda s: s.update(extra=1), r"unexpected keys \['extra'\]"),
         (lambda s: s["layers"][1]["weight"][0].pop(), r"layers\[1\]\.weight\[0\]: .* 3 entries"),
-        (lambda s: s["layers"][0]["bias"].__setitem__(2, math.nan), r"bias\[2\]: .*finite"),
-        (lambda s: s["layers"][0]["bias"].__setitem__(0, True), r"bias\[0\]: .*True"),
+        (lambda s: s["layers"][0]["bias"].__setitem__(2, math.nan), r"bias\[2\] must be a finite"),
+        (lambda s: s["layers"][0]["bias"].__setitem__(0, True), r"bias\[0\] must be a number"),
+        (lambda s: s["layers"][0]["bias"].__setitem__(0, 10**400), r"bias\[0\] is too large"),
         (lambda s: s["layers"][0]["weight"].__setitem__(0, "1,2"), r"weight\[0\]: .*list"),
         (lambda s: s["layers"].__setitem__(0, [1.0]), r"layers\[0\]: expected a dict"),
     ],
@@ -334,8 +409,14 @@ def test_losses_refuse_targets_they_are_not_defined_for() -> None:
         MSELoss()([], [])
     with pytest.raises(ValueError, match="needs the parameters"):
         MSELoss(l2=0.1)([Value(1.0)], [1.0])
-    with pytest.raises(ValueError, match="l2 must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="l2 must be a non-negative finite number, got -1.0"):
         MSELoss(l2=-1.0)
+    with pytest.raises(TypeError, match="l2 must be a number, got str"):
+        MSELoss(l2="0.1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="any finite number; target 0 is 1000000"):
+        MSELoss()([Value(1.0)], [10**400])
+    with pytest.raises(ValueError, match="-1 or 1; target 0 is '1'"):
+        HingeLoss()([Value(1.0)], ["1"])  # type: ignore[list-item]
 
 
 def test_classify_and_accuracy_follow_each_losses_labels() -> None:

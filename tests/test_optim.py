@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,12 +142,15 @@ def test_saved_state_resumes_training_exactly(build: Callable[[list[Value]], Any
     ("change", "message"),
     [
         (lambda s: s.update(type="SGD"), "optimizer state is for SGD, not Adam"),
-        (lambda s: s.update(steps=-1), "steps must be an int >= 0"),
-        (lambda s: s.update(steps=1.5), "steps must be an int >= 0"),
+        (lambda s: s.update(steps=-1), "optimizer steps must be at least 0, got -1"),
+        (lambda s: s.update(steps=1.5), "optimizer steps must be a whole number, got float"),
+        (lambda s: s["buffers"]["m"].__setitem__(0, "1"), r"'m'\[0\] must be a number, got str"),
+        (lambda s: s["buffers"]["m"].__setitem__(0, 10**400), r"'m'\[0\] is too large"),
         (lambda s: s.pop("steps"), "keys 'type', 'steps' and 'buffers'"),
         (lambda s: s["buffers"].pop("v"), r"needs buffers \['m', 'v'\]"),
         (lambda s: s["buffers"]["m"].pop(), "'m' must list 2 numbers"),
         (lambda s: s["buffers"]["v"].__setitem__(1, math.inf), r"'v'\[1\] must be a finite"),
+        (lambda s: s.update(steps=True), "optimizer steps must be a whole number, got bool"),
     ],
 )
 def test_a_bad_state_raises_and_changes_nothing(
@@ -170,15 +174,24 @@ def test_a_bad_state_raises_and_changes_nothing(
         (lambda: SGD(Value(1.0), lr=0.1), TypeError, "iterable of Values"),
         (lambda: SGD([1.0], lr=0.1), TypeError, r"params\[0\] must be a Value, got float"),
         (lambda: SGD([w := Value(1.0), w], lr=0.1), ValueError, "same Value twice"),
-        (lambda: SGD([Value(1.0)], lr=0.0), ValueError, "lr must be a finite number > 0"),
-        (lambda: SGD([Value(1.0)], lr=math.nan), ValueError, "lr must be a finite number > 0"),
-        (lambda: SGD([Value(1.0)], lr=0.1, momentum=1.0), ValueError, r"momentum must be in"),
+        (lambda: SGD([Value(1.0)], lr=0.0), ValueError, "lr must be a positive finite number"),
+        (lambda: SGD([Value(1.0)], lr=math.nan), ValueError, "lr must be a positive finite"),
+        (lambda: SGD([Value(1.0)], lr="0.1"), TypeError, "lr must be a number, got str"),
+        (lambda: SGD([Value(1.0)], lr=10**400), ValueError, "lr is too large for a float"),
+        (lambda: SGD([Value(1.0)], 0.1, momentum=1.0), ValueError, r"momentum must be .* \[0, 1\)"),
+        (lambda: SGD([Value(1.0)], 0.1, momentum=None), TypeError, "momentum must be a number"),
         (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), ValueError, "needs a momentum"),
+        (lambda: SGD([Value(1.0)], 0.1, 0.9, nesterov="no"), TypeError, "nesterov must be True"),
         (lambda: SGD([Value(1.0)], 0.1, weight_decay=-1), ValueError, "weight_decay must be"),
-        (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError, "betas must be two"),
-        (lambda: Adam([Value(1.0)], eps=0.0), ValueError, "eps must be a finite number > 0"),
-        (lambda: StepDecay(1.0, step_size=0), ValueError, "step_size must be a positive int"),
-        (lambda: ExponentialDecay(1.0, gamma=-0.5), ValueError, "gamma must be a finite"),
+        (lambda: Adam([Value(1.0)], betas=(0.9, 1.0)), ValueError, r"betas\[1\] must be .* 1\)"),
+        (lambda: Adam([Value(1.0)], betas=(0.9,)), ValueError, r"betas must be two .* \[0.9\]"),
+        (lambda: Adam([Value(1.0)], betas=0.9), TypeError, r"betas must be two numbers"),
+        (lambda: Adam([Value(1.0)], betas="ab"), TypeError, r"betas must be two numbers"),
+        (lambda: Adam([Value(1.0)], eps=0.0), ValueError, "eps must be a positive finite number"),
+        (lambda: StepDecay(1.0, step_size=0), ValueError, "step_size must be at least 1, got 0"),
+        (lambda: StepDecay(1.0, step_size=2.0), TypeError, "step_size must be a whole number"),
+        (lambda: StepDecay("1", step_size=2), TypeError, "lr must be a number, got str"),
+        (lambda: ExponentialDecay(1.0, gamma=-0.5), ValueError, "gamma must be a positive"),
     ],
 )
 def test_bad_arguments_name_the_problem(
@@ -200,5 +213,22 @@ def test_a_gradient_that_is_not_a_number_stops_the_step_before_any_change() -> N
 
 def test_a_schedule_giving_a_bad_rate_is_refused() -> None:
     optimizer = SGD([Value(1.0)], lr=lambda step: -1.0)
-    with pytest.raises(ValueError, match="learning rate at step 0 must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="learning rate at step 0 must be a non-negative finite"):
         optimizer.step()
+    assert optimizer.params[0].data == 1.0 and optimizer.steps == 0
+
+
+def test_a_schedule_giving_a_rate_too_large_for_a_float_is_refused() -> None:
+    optimizer = SGD([Value(1.0)], lr=lambda step: 10**400)
+    with pytest.raises(ValueError, match="learning rate at step 0 is too large for a float"):
+        optimizer.step()
+    assert optimizer.params[0].data == 1.0 and optimizer.steps == 0
+
+
+def test_betas_may_be_any_pair_and_numpy_numbers_count() -> None:
+    """A list, as JSON or a config file gives, is as good as a tuple; numpy ints are counts."""
+    assert Adam([Value(1.0)], betas=[0.5, 0.25]).betas == (0.5, 0.25)
+    assert Adam([Value(1.0)], betas=np.array([0.5, 0.25])).betas == (0.5, 0.25)
+    schedule = StepDecay(np.float64(1.0), step_size=np.int64(2), gamma=0.5)
+    assert [schedule(k) for k in range(4)] == [1.0, 1.0, 0.5, 0.5]
+    assert repr(schedule) == "StepDecay(lr=1.0, step_size=2, gamma=0.5)"

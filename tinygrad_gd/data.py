@@ -15,12 +15,13 @@ data sets of one sample each (:func:`tutorial_data`), trained by the network
 
 from __future__ import annotations
 
-import math
-import numbers
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from tinygrad_gd.nn import MLP, Seed
+from tinygrad_gd._checks import count, number
+from tinygrad_gd.nn import MLP, Seed, _random_generator
 from tinygrad_gd.tutorial import EXAMPLES as TUTORIAL_EXAMPLES
 from tinygrad_gd.tutorial import Example
 
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-def xor(labels: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+def xor(labels: Sequence[float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """The four points of exclusive or: class 1 where exactly one input is 1.
 
     >>> X, y = xor(labels=(-1, 1))
@@ -50,7 +51,7 @@ def moons(
     n: int = 100,
     noise: float = 0.1,
     seed: Seed = None,
-    labels: tuple[float, float] = (0.0, 1.0),
+    labels: Sequence[float] = (0.0, 1.0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles, with Gaussian noise, in random order.
 
@@ -64,12 +65,10 @@ def moons(
     >>> sorted(zip(y.tolist(), X.round(6).tolist()))  # the ends of each arc
     [(-1.0, [-1.0, 0.0]), (-1.0, [1.0, 0.0]), (1.0, [0.0, 0.5]), (1.0, [2.0, 0.5])]
     """
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"n must be an int >= 2 (one point per moon at least), got {n!r}")
-    if not isinstance(noise, numbers.Real) or not 0 <= noise < math.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    n = count(n, "n", minimum=2)  # a point on each moon at least
+    noise = number(noise, "noise", non_negative=True)
     low, high = _check_labels(labels)
-    rng = np.random.default_rng(seed)
+    rng = _random_generator(seed)
     n_upper = n // 2
     n_lower = n - n_upper
     upper = np.linspace(0.0, np.pi, n_upper)
@@ -86,15 +85,15 @@ def moons(
     return X, y[order]
 
 
-def _check_labels(labels: tuple[float, float]) -> tuple[float, float]:
-    if (
-        not isinstance(labels, (tuple, list))
-        or len(labels) != 2
-        or not all(isinstance(x, numbers.Real) and math.isfinite(x) for x in labels)
-        or labels[0] == labels[1]
-    ):
+def _check_labels(labels: Any) -> tuple[float, float]:
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, (Sequence, np.ndarray)):
+        raise TypeError(f"labels must be two different numbers, got {labels!r}")
+    if len(labels) != 2:
         raise ValueError(f"labels must be two different numbers, got {labels!r}")
-    return float(labels[0]), float(labels[1])
+    low, high = (number(label, f"labels[{i}]") for i, label in enumerate(labels))
+    if low == high:
+        raise ValueError(f"labels must be two different numbers, got {labels!r}")
+    return low, high
 
 
 def tutorial_example(name: str) -> Example:
@@ -103,6 +102,8 @@ def tutorial_example(name: str) -> Example:
     >>> tutorial_example("part-3")
     Example(name='part 3', x=(0.1, 0.4, 4.1), target=0.2, learning_rate=0.001, hidden=2, claim='')
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}: {name!r}")
     for example in TUTORIAL_EXAMPLES:
         if name in (example.name, example.slug):
             return example
@@ -116,8 +117,19 @@ def tutorial_data(example: Example | str) -> tuple[list[list[float]], list[float
     >>> tutorial_data("part 3")
     ([[0.1, 0.4, 4.1]], [0.2])
     """
-    example = tutorial_example(example) if isinstance(example, str) else example
+    example = _example(example)
     return [list(example.x)], [example.target]
+
+
+def _example(example: Any) -> Example:
+    """An Example, given as itself or by name."""
+    if isinstance(example, Example):
+        return example
+    if isinstance(example, str):
+        return tutorial_example(example)
+    raise TypeError(
+        f"example must be a tutorial Example or its name, got {type(example).__name__}: {example!r}"
+    )
 
 
 def tutorial_network(example: Example | str, seed: Seed = None) -> MLP:
@@ -128,6 +140,6 @@ def tutorial_network(example: Example | str, seed: Seed = None) -> MLP:
     >>> tutorial_network("part 1")
     MLP(1, [1], activation='sigmoid', bias=False)
     """
-    example = tutorial_example(example) if isinstance(example, str) else example
+    example = _example(example)
     layers = [example.hidden, 1] if example.hidden else [1]
     return MLP(len(example.x), layers, activation="sigmoid", bias=False, seed=seed)

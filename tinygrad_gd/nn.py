@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tinygrad_gd._checks import choice, count, flag, number
+from tinygrad_gd._checks import seed as seed_number
 from tinygrad_gd.ops import ABS, EXP, LOG, RELU, SIGMOID, TANH, Op
 from tinygrad_gd.value import Value
 
@@ -51,6 +53,8 @@ ACTIVATIONS: dict[str, Op | None] = {"sigmoid": SIGMOID, "tanh": TANH, "relu": R
 """Activation names and their rule-table ops (``linear`` applies none)."""
 
 Seed = int | np.random.Generator | None
+"""Where random numbers come from: a whole number ≥ 0, a numpy ``Generator``, or None
+(fresh randomness)."""
 
 
 class Module:
@@ -67,16 +71,40 @@ class Module:
     """
 
     nin: int
+    output_shape: tuple[int, ...]
+    """The shape of one sample's outputs: ``()`` for one Value, ``(k,)`` for a list of k."""
 
     def __call__(self, x: Sequence[Value | float]) -> Any:
-        """The outputs for one sample ``x`` of ``nin`` numbers or Values."""
+        """The outputs for one sample ``x``: a sequence of ``nin`` numbers or Values.
+
+        Builds the graph from the inputs to the outputs; for many samples at
+        once, on numbers only, use :meth:`predict`.
+
+        >>> layer = Layer(2, 3, activation="relu", seed=0)
+        >>> len(layer([1.0, -1.0])), layer.output_shape
+        (3, (3,))
+        >>> layer(np.array([[1.0, -1.0], [0.0, 2.0]]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: Layer takes one sample of 2 inputs, got an array of shape (2, 2); use predict...
+        """
+        name = type(self).__name__
+        if isinstance(x, np.ndarray) and x.ndim != 1:
+            raise ValueError(
+                f"{name} takes one sample of {self.nin} inputs, got an array of shape "
+                f"{x.shape}; use predict for many samples"
+            )
         if isinstance(x, (str, bytes)) or not isinstance(x, (Sequence, np.ndarray)):
             raise TypeError(
-                f"{type(self).__name__} expects a sequence of {self.nin} inputs, "
-                f"got {type(x).__name__}"
+                f"{name} expects a sequence of {self.nin} inputs, got {type(x).__name__}"
             )
         if len(x) != self.nin:
-            raise ValueError(f"{type(self).__name__} expects {self.nin} inputs, got {len(x)}")
+            raise ValueError(f"{name} expects {self.nin} inputs, got {len(x)}")
+        for i, entry in enumerate(x):
+            if isinstance(entry, bool) or not isinstance(entry, (Value, float, numbers.Real)):
+                raise TypeError(
+                    f"{name} input {i} must be a number or a Value, "
+                    f"got {type(entry).__name__}: {entry!r}"
+                )
         return self._forward(x)
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
@@ -143,14 +171,14 @@ class Module:
         >>> neuron.load_state_dict({"weight": [2.0], "bias": 1.0})
         >>> neuron.predict([[0.0], [1.0], [2.0]])
         array([1., 3., 5.])
+
+        Numbers too large for a float give inf or nan, as IEEE arithmetic
+        does, without a warning.
         """
-        samples = np.asarray(X, dtype=float)
-        if samples.ndim != 2 or samples.shape[1] != self.nin:
-            raise ValueError(
-                f"predict expects an array of shape (samples, {self.nin}), "
-                f"got shape {samples.shape}"
-            )
-        outputs = self._forward(list(samples.T), numbers=True)
+        samples = _samples_array(X, self.nin, "predict", allow_empty=True)
+        # IEEE results at the edges (inf, nan), as the engine gives on Values.
+        with np.errstate(all="ignore"):
+            outputs = self._forward(list(samples.T), numbers=True)
         result: np.ndarray = np.stack(outputs, axis=1) if isinstance(outputs, list) else outputs
         return result
 
@@ -168,17 +196,19 @@ class Neuron(Module):
     0.512497
     """
 
+    output_shape = ()
+
     def __init__(
         self, nin: int, activation: str = "sigmoid", bias: bool = True, seed: Seed = None
     ) -> None:
-        _check_count("nin", nin)
-        self._activation = _activation_op(activation)
-        rng = np.random.default_rng(seed)
-        limit = 1.0 / math.sqrt(nin)
-        self.nin = nin
-        self.activation = activation
-        self.w = [Value(float(rng.uniform(-limit, limit))) for _ in range(nin)]
-        self.b = Value(float(rng.uniform(-limit, limit))) if bias else None
+        self.nin = count(nin, "nin", minimum=1)
+        self.activation = choice(activation, "activation", ACTIVATIONS)
+        self._activation = ACTIVATIONS[self.activation]
+        has_bias = flag(bias, "bias")
+        rng = _random_generator(seed)
+        limit = 1.0 / math.sqrt(self.nin)
+        self.w = [Value(float(rng.uniform(-limit, limit))) for _ in range(self.nin)]
+        self.b = Value(float(rng.uniform(-limit, limit))) if has_bias else None
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
         if numbers:
@@ -211,12 +241,13 @@ class Layer(Module):
         bias: bool = True,
         seed: Seed = None,
     ) -> None:
-        _check_count("nin", nin)
-        _check_count("nout", nout)
-        _activation_op(activation)
-        rng = np.random.default_rng(seed)
-        self.nin, self.nout, self.activation, self.bias = nin, nout, activation, bias
-        self.neurons = [Neuron(nin, activation, bias, rng) for _ in range(nout)]
+        self.nin = count(nin, "nin", minimum=1)
+        self.nout = count(nout, "nout", minimum=1)
+        self.activation = choice(activation, "activation", ACTIVATIONS)
+        self.bias = flag(bias, "bias")
+        self.output_shape = (self.nout,)
+        rng = _random_generator(seed)
+        self.neurons = [Neuron(self.nin, self.activation, self.bias, rng) for _ in range(self.nout)]
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> list[Any]:
         return [neuron._forward(x, numbers) for neuron in self.neurons]
@@ -255,27 +286,20 @@ class MLP(Module):
         bias: bool = True,
         seed: Seed = None,
     ) -> None:
-        _check_count("nin", nin)
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        for i, nout in enumerate(nouts):
-            _check_count(f"nouts[{i}]", nout)
-        if isinstance(activation, str):
-            activations = [activation] * len(nouts)
-        else:
-            activations = list(activation)
-            if len(activations) != len(nouts):
-                raise ValueError(
-                    f"activation lists {len(activations)} names for {len(nouts)} layers: "
-                    f"give one name, or one per layer"
-                )
-        for name in activations:
-            _activation_op(name)
-        rng = np.random.default_rng(seed)
-        sizes = [nin, *nouts]
-        self.nin, self.nouts, self.bias = nin, list(nouts), bias
+        self.nin = count(nin, "nin", minimum=1)
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, (Sequence, np.ndarray)):
+            raise TypeError(f"nouts must be a list of layer sizes, got {type(nouts).__name__}")
+        if not len(nouts):
+            raise ValueError("nouts must list at least one layer size, got none")
+        self.nouts = [count(nout, f"nouts[{i}]", minimum=1) for i, nout in enumerate(nouts)]
+        activations = _layer_activations(activation, len(self.nouts))
+        self.bias = flag(bias, "bias")
+        self.output_shape = () if self.nouts[-1] == 1 else (self.nouts[-1],)
+        rng = _random_generator(seed)
+        sizes = [self.nin, *self.nouts]
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activations[i], bias, rng) for i in range(len(nouts))
+            Layer(sizes[i], sizes[i + 1], activations[i], self.bias, rng)
+            for i in range(len(self.nouts))
         ]
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
@@ -300,15 +324,67 @@ def _neuron_output(weights: Sequence[Any], bias: Any, inputs: Sequence[Any], op:
     return total if op is None else op(total)
 
 
-def _activation_op(name: str) -> Op | None:
-    if not isinstance(name, str) or name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]
+def _layer_activations(activation: Any, layers: int) -> list[str]:
+    """One activation name per layer, from one name or a list of them."""
+    if isinstance(activation, str):
+        return [choice(activation, "activation", ACTIVATIONS)] * layers
+    if not isinstance(activation, (Sequence, np.ndarray)):
+        raise TypeError(
+            "activation must be a name or a list of names, one per layer; "
+            f"got {type(activation).__name__}: {activation!r}"
+        )
+    if len(activation) != layers:
+        raise ValueError(
+            f"activation lists {len(activation)} names for {layers} layers: "
+            f"give one name, or one per layer"
+        )
+    return [choice(name, f"activation[{i}]", ACTIVATIONS) for i, name in enumerate(activation)]
 
 
-def _check_count(name: str, n: object) -> None:
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or int(n) < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
+def _random_generator(seed: Seed) -> np.random.Generator:
+    """The numpy ``Generator`` that a :data:`Seed` stands for (a Generator is used as is).
+
+    >>> generator = np.random.default_rng(7)
+    >>> _random_generator(generator) is generator, _random_generator(None) is not None
+    (True, True)
+    >>> _random_generator(-1)
+    Traceback (most recent call last):
+    ValueError: seed must be at least 0, got -1
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed_number(seed))
+
+
+_KINDS = {"b": "True/False", "c": "complex", "O": "non-number", "S": "bytes", "U": "text"}
+"""numpy's dtype kinds, as a message names entries that are not real numbers."""
+
+
+def _samples_array(X: Any, nin: int, user: str, allow_empty: bool = False) -> np.ndarray:
+    """``X`` as a float array of shape (samples, nin), or ``ValueError`` naming ``user``.
+
+    >>> _samples_array([[1, 2], [3, 4]], 2, "fit").tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    >>> _samples_array([[1, 2], [3]], 2, "fit")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: fit expects X as an array of numbers of shape (samples, 2), ... a ragged nesting
+    """
+    try:
+        array = np.asarray(X)
+    except ValueError:  # numpy refuses ragged nesting
+        array = None
+    if array is None:
+        found = "a ragged nesting"
+    elif array.dtype.kind not in "iuf":
+        found = f"{_KINDS.get(array.dtype.kind, str(array.dtype))} entries"
+    elif array.ndim != 2 or array.shape[1] != nin or not (len(array) or allow_empty):
+        found = f"shape {array.shape}"
+    else:
+        return array.astype(float)
+    rows = "one row per sample" if allow_empty else "one row per sample, at least one"
+    raise ValueError(
+        f"{user} expects X as an array of numbers of shape (samples, {nin}), {rows}; got {found}"
+    )
 
 
 # -- parameter trees: nested dicts and lists with Values at the leaves -----------------
@@ -334,13 +410,10 @@ def _assignments(template: Any, given: Any, path: str) -> Iterator[tuple[Value, 
     """Pair each parameter with its new value, or raise ValueError naming the place."""
     where = path or "state"
     if isinstance(template, Value):
-        if (
-            not isinstance(given, numbers.Real)
-            or isinstance(given, bool)
-            or not math.isfinite(given)
-        ):
-            raise ValueError(f"{where}: expected a finite number, got {given!r}")
-        yield template, float(given)
+        try:
+            yield template, number(given, where)
+        except TypeError as error:  # a wrong entry is a malformed state, as a wrong length is
+            raise ValueError(str(error)) from None
     elif isinstance(template, dict):
         if not isinstance(given, Mapping):
             raise ValueError(f"{where}: expected a dict, got {type(given).__name__}")
@@ -420,12 +493,14 @@ class Loss:
     l2: float
 
     def __init__(self, l2: float = 0.0) -> None:
-        if not isinstance(l2, numbers.Real) or isinstance(l2, bool) or not 0 <= l2 < math.inf:
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = number(l2, "l2", non_negative=True)
 
     def sample(self, output: Any, target: Any) -> Any:
-        """The loss of one output against its target."""
+        """The loss of one output against its target, on numbers or on Values.
+
+        >>> HingeLoss().sample(0.25, 1.0), MSELoss().sample(Value(0.5), 0.25).data
+        (0.75, 0.0625)
+        """
         raise NotImplementedError
 
     @classmethod
@@ -441,11 +516,11 @@ class Loss:
         ValueError: HingeLoss needs targets that are -1 or 1; target 1 is 0.0
         """
         for i, target in enumerate(targets):
-            if (
-                not isinstance(target, numbers.Real)
-                or isinstance(target, bool)
-                or not self.accepts(float(target))
-            ):
+            try:
+                accepted = self.accepts(number(target, "target", finite=False))
+            except (TypeError, ValueError):  # not a number, nan or too large for a float
+                accepted = False
+            if not accepted:
                 raise ValueError(
                     f"{type(self).__name__} needs targets that are {self.target_rule}; "
                     f"target {i} is {target!r}"
@@ -457,7 +532,17 @@ class Loss:
         targets: Sequence[float],
         parameters: Sequence[Value | float] = (),
     ) -> Any:
-        """The mean loss of ``outputs`` against ``targets``, plus the L2 penalty."""
+        """The mean loss of ``outputs`` against ``targets``, plus the L2 penalty.
+
+        ``outputs`` are numbers or Values (then the result is a Value to
+        differentiate); ``parameters`` are needed only when ``l2`` is set.
+
+        >>> loss = MSELoss(l2=0.1)
+        >>> w = Value(2.0)
+        >>> total = loss([w * 1.0, w * 3.0], [1.0, 6.0], [w])  # ((2-1)² + 0²) / 2 + 0.1 · 4
+        >>> total.data
+        0.9
+        """
         if len(outputs) != len(targets) or len(outputs) == 0:
             raise ValueError(
                 f"{type(self).__name__} needs as many outputs as targets, at least one; "

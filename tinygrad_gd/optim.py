@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tinygrad_gd._checks import count, flag, number
 from tinygrad_gd.value import Value
 
 __all__ = ["Adam", "ExponentialDecay", "Optimizer", "SGD", "Schedule", "StepDecay"]
@@ -46,12 +47,10 @@ class StepDecay:
     gamma: float = 0.1
 
     def __post_init__(self) -> None:
-        _check_positive("lr", self.lr)
-        if not isinstance(self.step_size, int) or isinstance(self.step_size, bool):
-            raise ValueError(f"step_size must be a positive int, got {self.step_size!r}")
-        if self.step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {self.step_size!r}")
-        _check_positive("gamma", self.gamma)
+        # Frozen: the checked values are set the way a dataclass sets its fields.
+        object.__setattr__(self, "lr", number(self.lr, "lr", positive=True))
+        object.__setattr__(self, "step_size", count(self.step_size, "step_size", minimum=1))
+        object.__setattr__(self, "gamma", number(self.gamma, "gamma", positive=True))
 
     def __call__(self, step: int) -> float:
         """The learning rate after ``step`` steps."""
@@ -70,8 +69,8 @@ class ExponentialDecay:
     gamma: float
 
     def __post_init__(self) -> None:
-        _check_positive("lr", self.lr)
-        _check_positive("gamma", self.gamma)
+        object.__setattr__(self, "lr", number(self.lr, "lr", positive=True))
+        object.__setattr__(self, "gamma", number(self.gamma, "gamma", positive=True))
 
     def __call__(self, step: int) -> float:
         """The learning rate after ``step`` steps."""
@@ -103,12 +102,8 @@ class Optimizer:
         self, params: Iterable[Value], lr: float | Schedule, weight_decay: float = 0.0
     ) -> None:
         self.params = _check_params(params)
-        if not callable(lr):
-            _check_positive("lr", lr)
-            lr = float(lr)
-        _check_non_negative("weight_decay", weight_decay)
-        self.lr = lr
-        self.weight_decay = float(weight_decay)
+        self.lr = lr if callable(lr) else number(lr, "lr", positive=True)
+        self.weight_decay = number(weight_decay, "weight_decay", non_negative=True)
         self.steps = 0
         self.buffers = {name: [0.0] * len(self.params) for name in self.buffer_names}
 
@@ -118,14 +113,35 @@ class Optimizer:
         return self.lr(self.steps) if callable(self.lr) else self.lr
 
     def zero_grad(self) -> None:
-        """Set the ``.grad`` of every parameter to 0.0."""
+        """Set the ``.grad`` of every parameter to 0.0.
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(1.0)
+        >>> (w * w).backward()
+        >>> optimizer = SGD([w], lr=0.1)
+        >>> optimizer.zero_grad()
+        >>> w.grad
+        0.0
+        """
         for p in self.params:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Move every parameter once, from its current ``.grad``."""
-        lr = self.learning_rate
-        _check_non_negative(f"the learning rate at step {self.steps}", lr)
+        """Move every parameter once, from its current ``.grad``.
+
+        Nothing moves if a gradient is not a number or the learning rate
+        (from a schedule) is not a finite number ≥ 0.
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(1.0)
+        >>> (w * w).backward()  # d(w²)/dw = 2
+        >>> optimizer = SGD([w], lr=0.1)
+        >>> optimizer.step()
+        >>> w.data, optimizer.steps  # 1 - 0.1 * 2
+        (0.8, 1)
+        """
+        name = f"the learning rate at step {self.steps}"
+        lr = number(self.learning_rate, name, non_negative=True)
         gradients = [p.grad for p in self.params]
         for i, gradient in enumerate(gradients):
             if type(gradient) is not float and not _is_real(gradient):
@@ -166,9 +182,10 @@ class Optimizer:
             )
         if state["type"] != type(self).__name__:
             raise ValueError(f"optimizer state is for {state['type']}, not {type(self).__name__}")
-        steps = state["steps"]
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"optimizer steps must be an int >= 0, got {steps!r}")
+        try:
+            steps = count(state["steps"], "optimizer steps")
+        except TypeError as error:  # a wrong entry is a malformed state, as a wrong key is
+            raise ValueError(str(error)) from None
         buffers = state["buffers"]
         if not isinstance(buffers, Mapping) or set(buffers) != set(self.buffer_names):
             raise ValueError(
@@ -210,14 +227,13 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        if not isinstance(momentum, numbers.Real) or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-        if nesterov and not momentum:
+        momentum = number(momentum, "momentum", non_negative=True, below=1.0)
+        if flag(nesterov, "nesterov") and not momentum:
             raise ValueError("nesterov=True needs a momentum > 0")
         self.buffer_names = ("velocity",) if momentum else ()
         super().__init__(params, lr, weight_decay)
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
+        self.momentum = momentum
+        self.nesterov = nesterov
 
     def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
         if not self.momentum:
@@ -251,20 +267,22 @@ class Adam(Optimizer):
         self,
         params: Iterable[Value],
         lr: float | Schedule = 0.001,
-        betas: tuple[float, float] = (0.9, 0.999),
+        betas: Sequence[float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        if (
-            not isinstance(betas, tuple)
-            or len(betas) != 2
-            or not all(isinstance(b, numbers.Real) and 0.0 <= b < 1.0 for b in betas)
-        ):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        _check_positive("eps", eps)
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Iterable):
+            raise TypeError(f"betas must be two numbers (beta1, beta2), got {betas!r}")
+        given = list(betas)
+        if len(given) != 2:
+            raise ValueError(f"betas must be two numbers (beta1, beta2), got {given!r}")
+        beta1, beta2 = (
+            number(beta, f"betas[{i}]", non_negative=True, below=1.0)
+            for i, beta in enumerate(given)
+        )
+        self.eps = number(eps, "eps", positive=True)
         super().__init__(params, lr, weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
+        self.betas = (beta1, beta2)
 
     def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
         beta1, beta2 = self.betas
@@ -294,23 +312,13 @@ def _is_real(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-def _check_positive(name: str, x: object) -> None:
-    if not _is_real(x) or not 0 < x < math.inf:  # type: ignore[operator]
-        raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
-
-
-def _check_non_negative(name: str, x: object) -> None:
-    if not _is_real(x) or not 0 <= x < math.inf:  # type: ignore[operator]
-        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
-
-
 def _check_buffer(name: str, values: Any, size: int) -> list[float]:
     if not isinstance(values, list) or len(values) != size:
         found = len(values) if isinstance(values, list) else type(values).__name__
         raise ValueError(
             f"buffer {name!r} must list {size} numbers, one per parameter; got {found}"
         )
-    for i, x in enumerate(values):
-        if not _is_real(x) or not math.isfinite(x):
-            raise ValueError(f"buffer {name!r}[{i}] must be a finite number, got {x!r}")
-    return [float(x) for x in values]
+    try:
+        return [number(x, f"buffer {name!r}[{i}]") for i, x in enumerate(values)]
+    except TypeError as error:  # a wrong entry is a malformed state, as a wrong length is
+        raise ValueError(str(error)) from None
