@@ -89,7 +89,11 @@ def saved_document(model: MLP, optimizer: Adam) -> dict[str, Any]:
         (lambda text: text.replace('"optimizer"', '"other"'), "has no optimizer state"),
         (lambda text: text.replace('"bias": [', '"bias": [1e999, '), r"bias: expected a list"),
         (lambda text: text.replace('"m": [0.0', '"m": [NaN'), r"'m'\[0\] must be a finite"),
-        (lambda text: text.replace('"steps": 0', '"steps": -3'), "steps must be an int >= 0"),
+        (lambda text: text.replace('"steps": 0', '"steps": -3'), "steps must be at least 0"),
+        (lambda text: text.replace('"steps": 0', '"steps": "0"'), "steps must be a whole number"),
+        (lambda text: text.replace('"m": [0.0', '"m": [1' + "0" * 400), r"'m'\[0\] is too large"),
+        (lambda text: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (lambda text: text.replace('"steps": 0', '"steps": 1' + "0" * 5000), "not valid JSON"),
         (lambda text: text.replace('"type": "Adam"', '"type": "SGD"'), "state is for SGD"),
     ],
 )
@@ -106,6 +110,19 @@ def test_a_bad_file_raises_and_leaves_model_and_optimizer_untouched(
     assert str(raised.value).startswith(str(path))
     assert model.state_dict() == model_before
     assert optimizer.state_dict() == optimizer_before
+
+
+def test_a_weight_too_large_for_a_float_is_a_parameter_file_error(tmp_path: Path) -> None:
+    """JSON integers have any number of digits; 10**400 is no float, and no OverflowError."""
+    model, _ = trained()
+    document = saved_document(model, Adam(model.parameters()))
+    document["parameters"]["layers"][0]["weight"][1][0] = 10**400
+    path = tmp_path / "model.json"
+    write(path, document)
+    before = model.state_dict()
+    with pytest.raises(ParameterFileError, match=r"layers\[0\]\.weight\[1\]\[0\] is too large"):
+        load(path, model)
+    assert model.state_dict() == before
 
 
 def test_a_truncated_save_of_the_same_model_is_refused(tmp_path: Path) -> None:
@@ -133,7 +150,69 @@ def test_saving_replaces_the_file_atomically_and_leaves_no_temporary(tmp_path: P
     save(path, model)
     assert json.loads(path.read_text(encoding="utf-8"))["parameters"] == model.state_dict()
     assert os.listdir(tmp_path) == ["model.json"]
-    assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_saved_file_has_the_permissions_the_umask_gives(tmp_path: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        save(tmp_path / "model.json", MLP(2, [1], seed=0))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "model.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_saving_into_a_missing_folder_names_the_target_and_writes_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "model.json"
+    with pytest.raises(FileNotFoundError, match=f"cannot write {target}: its folder does not"):
+        save(target, MLP(2, [1], seed=0))
+    assert os.listdir(tmp_path) == []
+
+
+def test_saving_over_a_folder_names_it_and_leaves_it_alone(tmp_path: Path) -> None:
+    (tmp_path / "model.json").mkdir()
+    with pytest.raises(IsADirectoryError, match="model.json: it is a folder"):
+        save(tmp_path / "model.json", MLP(2, [1], seed=0))
+    assert os.listdir(tmp_path) == ["model.json"] and (tmp_path / "model.json").is_dir()
+
+
+def test_an_error_about_the_temporary_file_names_the_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(source: str, target: str) -> None:
+        raise PermissionError(13, "Permission denied", source)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    path = tmp_path / "model.json"
+    with pytest.raises(PermissionError) as raised:
+        save(path, MLP(2, [1], seed=0))
+    assert raised.value.filename == str(path) and ".tmp" not in str(raised.value)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"path": None}, "path must be a str or os.PathLike, got NoneType"),
+        ({"model": None}, "model must be an nn.Module, got NoneType"),
+        ({"optimizer": "x"}, "optimizer must be an optim.Optimizer or None, got str: 'x'"),
+    ],
+)
+def test_bad_arguments_are_named_before_any_file_is_touched(
+    tmp_path: Path, arguments: dict[str, Any], message: str
+) -> None:
+    path = tmp_path / "model.json"
+    path.write_text("old contents", encoding="utf-8")
+    model = MLP(2, [1], seed=0)
+    before = model.state_dict()
+    full = {"path": path, "model": model, **arguments}
+    with pytest.raises(TypeError, match=message):
+        save(**full)
+    with pytest.raises(TypeError, match=message):
+        load(**full)
+    assert path.read_text(encoding="utf-8") == "old contents"
+    assert os.listdir(tmp_path) == [path.name]
+    assert model.state_dict() == before
 
 
 def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(

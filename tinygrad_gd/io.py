@@ -23,16 +23,27 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tinygrad_gd.nn import Module
 from tinygrad_gd.optim import Optimizer
 
-__all__ = ["FORMAT", "VERSION", "ParameterFileError", "load", "save"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ParameterFileError",
+    "atomic_write_text",
+    "check_writable",
+    "load",
+    "replacing",
+    "save",
+]
 
 FORMAT = "tinygrad_gd parameters"
 """The ``format`` field that marks a file as ours."""
@@ -48,8 +59,25 @@ def save(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
     """Write ``model``'s parameters (and ``optimizer``'s state) to ``path``, atomically.
 
     Raises ``ValueError`` before writing anything if a parameter is not
-    finite (JSON has no nan or inf).
+    finite (JSON has no nan or inf), and an ``OSError`` naming ``path`` if
+    its folder does not exist or it is a folder itself.
+
+    >>> import os, tempfile
+    >>> from tinygrad_gd import nn, optim
+    >>> model = nn.Neuron(2, seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "neuron.json")
+    >>> save(path, model, optim.SGD(model.parameters(), lr=0.1))
+    >>> print(Path(path).read_text())  # doctest: +ELLIPSIS
+    {
+     "format": "tinygrad_gd parameters",
+     "version": 1,
+     "model": "Neuron(2, activation='sigmoid', bias=True)",
+     "parameters": {"weight": [..., ...], "bias": ...},
+     "optimizer": {"type": "SGD", "steps": 0, "buffers": {}}
+    }
     """
+    target = _check_path(path)
+    _check_model_and_optimizer(model, optimizer)
     document: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
@@ -64,30 +92,11 @@ def save(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
             f"{json.dumps(key)}: {json.dumps(value, allow_nan=False)}"
             for key, value in document.items()
         ]
-        text = "{\n " + ",\n ".join(entries) + "\n}\n"
     except ValueError:
         raise ValueError(
             f"cannot save {model!r}: a parameter or optimizer value is nan or inf"
         ) from None
-    _write_atomically(os.fspath(path), text)
-
-
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())  # the data is on disk before the name points at it
-        os.chmod(temporary, 0o644)  # mkstemp's 0o600 would hide the file from others
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    atomic_write_text(target, "{\n " + ",\n ".join(entries) + "\n}\n")
 
 
 def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | None = None) -> None:
@@ -97,13 +106,28 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
     leaves ``model`` and ``optimizer`` unchanged, when the file is not one
     of ours, is truncated or corrupt, holds another architecture or lacks the
     optimizer state asked for. A missing file raises ``FileNotFoundError``.
+
+    >>> import os, tempfile
+    >>> from tinygrad_gd import nn
+    >>> path = os.path.join(tempfile.mkdtemp(), "neuron.json")
+    >>> save(path, nn.Neuron(2, seed=0))
+    >>> copy = nn.Neuron(2, seed=1)
+    >>> load(path, copy)
+    >>> copy.state_dict() == nn.Neuron(2, seed=0).state_dict()
+    True
+    >>> load(path, nn.Neuron(3, seed=0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    tinygrad_gd.io.ParameterFileError: ...holds parameters of Neuron(2, ...), not of Neuron(3, ...)
     """
-    name = os.fspath(path)
+    name = os.fspath(_check_path(path))
+    _check_model_and_optimizer(model, optimizer)
     with open(name, "rb") as file:
         content = file.read()
     try:
         document = json.loads(content)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except RecursionError:  # nesting deeper than the parser's recursion limit
+        raise ParameterFileError(f"{name}: not a parameter file (nested too deeply)") from None
+    except ValueError as error:  # bad JSON, bad UTF-8, an integer of too many digits
         raise ParameterFileError(
             f"{name}: not valid JSON (truncated or corrupt?): {error}"
         ) from None
@@ -111,7 +135,6 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
     if problem:
         raise ParameterFileError(f"{name}: {problem}")
     saved_model = model.state_dict()
-    saved_optimizer = None if optimizer is None else optimizer.state_dict()
     try:
         model.load_state_dict(document["parameters"])
         if optimizer is not None:
@@ -120,9 +143,23 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
         # Each load checks all before it changes anything; undo the model's
         # if the optimizer's then fails.
         model.load_state_dict(saved_model)
-        if optimizer is not None and saved_optimizer is not None:
-            optimizer.load_state_dict(saved_optimizer)
         raise ParameterFileError(f"{name}: {error}") from None
+
+
+def _check_path(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
+    return Path(path)
+
+
+def _check_model_and_optimizer(model: Any, optimizer: Any) -> None:
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}: {model!r}")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be an optim.Optimizer or None, got {type(optimizer).__name__}: "
+            f"{optimizer!r}"
+        )
 
 
 def _header_problem(document: Any, model: Module, optimizer: Optimizer | None) -> str | None:
@@ -137,3 +174,75 @@ def _header_problem(document: Any, model: Module, optimizer: Optimizer | None) -
     if optimizer is not None and "optimizer" not in document:
         return "has no optimizer state; load it without an optimizer"
     return None
+
+
+# -- atomic writes ---------------------------------------------------------------------
+# A file is written under a temporary name in its own folder and then renamed over the
+# target (one step on POSIX and Windows), so a reader sees the old file or the new one,
+# never half of one. Errors name the target, not the temporary.
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, if a file can be written there: its folder exists, it is no folder.
+
+    Raises ``FileNotFoundError`` or ``IsADirectoryError`` naming ``path``.
+
+    >>> import tempfile
+    >>> check_writable(tempfile.gettempdir())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    IsADirectoryError: cannot write ...: it is a folder
+    """
+    target = _check_path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"cannot write {target}: it is a folder")
+    if not target.absolute().parent.is_dir():
+        raise FileNotFoundError(f"cannot write {target}: its folder does not exist")
+    return target
+
+
+@contextmanager
+def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh temporary path beside ``path``; what is written there replaces ``path``.
+
+    If the ``with`` block raises, ``path`` keeps its old contents and the
+    temporary file is removed. The new file's permissions follow the umask.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> with replacing(path) as temporary:
+    ...     _ = temporary.write_text("written whole or not at all")
+    >>> Path(path).read_text()
+    'written whole or not at all'
+    """
+    target = check_writable(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except OSError as error:
+        if error.filename is None or os.fspath(error.filename) != os.fspath(temporary):
+            raise
+        # The temporary's name would mislead: the user asked for the target.
+        raise type(error)(error.errno, error.strerror, os.fspath(target)) from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: whole, or not at all.
+
+    The data reaches the disk before the name points at it, so even a
+    power cut leaves the old file or the new one.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> atomic_write_text(path, "hello\\n")
+    >>> Path(path).read_text()
+    'hello\\n'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    with replacing(path) as temporary, open(temporary, "x", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
