@@ -68,7 +68,7 @@ def test_the_regions_are_the_classes_that_classify_gives(
     X, y = np.array([[-1.0, 0.0], [1.0, 0.0]]), np.array([1.0, -1.0])
     path = tmp_path / "boundary.png"
     plots.plot_decision_boundary(neuron, X, y, path, Reversed(), resolution=9)
-    (grid_x, second_class), = drawn
+    ((grid_x, second_class),) = drawn
     assert grid_x.shape == second_class.shape == (9, 9)
     np.testing.assert_array_equal(second_class, grid_x < 0)
     assert path.read_bytes().startswith(PNG)

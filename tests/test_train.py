@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_gd import data
+from tinygrad_gd import Value, data
 from tinygrad_gd.check import numerical_grad
-from tinygrad_gd.nn import MLP, BCEWithLogitsLoss, HingeLoss, MSELoss, Neuron
+from tinygrad_gd.nn import MLP, BCEWithLogitsLoss, HingeLoss, Layer, MSELoss, Neuron
 from tinygrad_gd.optim import SGD, Adam
 from tinygrad_gd.train import (
     History,
@@ -185,23 +185,38 @@ def test_evaluate_by_hand() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"X": [[0.0, 1.0, 2.0]]}, ValueError, r"shape \(samples, 2\).*\(1, 3\)"),
-        ({"X": []}, ValueError, "non-empty"),
-        ({"X": [[0.0, 1.0], [2.0]]}, ValueError, "no array of numbers"),
-        ({"X": [["a", "b"]]}, ValueError, "no array of numbers"),
-        ({"y": [0.0, 1.0]}, ValueError, r"one target per row of X, shape \(4,\)"),
-        ({"X": [[math.nan, 0.0]] * 4}, ValueError, "finite numbers only"),
+        ({"X": [[0.0, 1.0, 2.0]]}, ValueError, r"fit expects X .*\(samples, 2\).*shape \(1, 3\)"),
+        ({"X": []}, ValueError, r"at least one; got shape \(0,\)"),
+        ({"X": [[0.0, 1.0], [2.0]]}, ValueError, "got a ragged nesting"),
+        ({"X": [["a", "b"]]}, ValueError, "got text entries"),
+        ({"y": [0.0, 1.0]}, ValueError, r"one target \(a number\) per row of X, shape \(4,\)"),
+        ({"y": [[0.0], [1.0], [1.0], [0.0]]}, ValueError, r"shape \(4,\); got shape \(4, 1\)"),
+        ({"y": ["0", "1", "1", "0"]}, ValueError, "got no array of numbers"),
+        ({"X": [[math.nan, 0.0]] * 4}, ValueError, "X must hold finite numbers only"),
         ({"loss": HingeLoss()}, ValueError, "HingeLoss needs targets that are -1 or 1"),
-        ({"loss": "mse"}, TypeError, "loss must be an nn.Loss"),
-        ({"epochs": -1}, ValueError, "epochs must be an int >= 0"),
-        ({"epochs": 2.5}, ValueError, "epochs must be an int >= 0"),
-        ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1"),
+        ({"loss": "mse"}, TypeError, r"loss must be an nn.Loss such as nn.MSELoss\(\), got 'mse'"),
+        ({"epochs": -1}, ValueError, "epochs must be at least 0, got -1"),
+        ({"epochs": 2.5}, TypeError, "epochs must be a whole number, got float"),
+        ({"batch_size": 0}, ValueError, "batch_size must be at least 1, got 0"),
         ({"target_loss": math.nan}, ValueError, "target_loss must be a finite number"),
-        ({"optimizer": "adam"}, TypeError, "optimizer must be an optim.Optimizer"),
+        ({"target_loss": "0.1"}, TypeError, "target_loss must be a number, got str"),
+        ({"optimizer": "adam"}, TypeError, "optimizer must be an optim.Optimizer, got str"),
         ({"callbacks": [None]}, TypeError, r"callbacks\[0\] must be callable"),
+        ({"callbacks": print}, TypeError, "callbacks must be a list of functions"),
+        ({"callbacks": 3}, TypeError, "callbacks must be a list of functions, got int"),
         ({"metrics": {"f1": 1.0}}, TypeError, "metric 'f1' must be callable"),
-        ({"model": MLP(2, [3, 2], seed=0)}, ValueError, "has several outputs"),
-        ({"model": lambda x: x}, TypeError, "fit needs an nn.Module"),
+        ({"metrics": [len]}, TypeError, "metrics must be a dict of name -> function"),
+        ({"metrics": {1: len}}, TypeError, "metric names must be str, got int"),
+        ({"shuffle": "no"}, TypeError, "shuffle must be True or False, got str: 'no'"),
+        ({"progress": "yes"}, TypeError, "progress must be True or False, got str: 'yes'"),
+        ({"detect_anomaly": 1}, TypeError, "detect_anomaly must be True or False, got int"),
+        ({"compile": "yes"}, TypeError, "compile must be True or False, got str"),
+        ({"compile": True, "detect_anomaly": True}, ValueError, "cannot run with compile"),
+        ({"seed": "abc"}, TypeError, "seed must be a whole number, got str: 'abc'"),
+        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
+        ({"model": MLP(2, [3, 2], seed=0)}, ValueError, "gives a list of 2 outputs per sample"),
+        ({"model": Layer(2, 1, seed=0)}, ValueError, r"Layer\(2, 1, .*\) gives a list of 1"),
+        ({"model": lambda x: x}, TypeError, "model must be an nn.Module, got function"),
     ],
 )
 def test_bad_arguments_raise_before_anything_changes(
@@ -209,11 +224,57 @@ def test_bad_arguments_raise_before_anything_changes(
 ) -> None:
     model = MLP(2, [3, 1], seed=0)
     X, y = data.xor()
-    arguments: dict[str, Any] = {"model": model, "X": X, "y": y, "epochs": 5, **kwargs}
-    before = model.state_dict()
+    optimizer = Adam(model.parameters(), lr=0.1)
+    arguments: dict[str, Any] = {
+        "model": model, "X": X, "y": y, "optimizer": optimizer, "epochs": 5, **kwargs
+    }  # fmt: skip
+    before, optimizer_before = model.state_dict(), optimizer.state_dict()
     with pytest.raises(error, match=message):
         fit(**arguments)
+    assert model.state_dict() == before and optimizer.state_dict() == optimizer_before
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused() -> None:
+    """It would step on gradients fit never computes: nothing would train, silently."""
+    model, other = MLP(2, [3, 1], seed=0), MLP(2, [3, 1], seed=1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"moves 13 of its 13 Values that are not parameters"):
+        fit(model, *data.xor(), optimizer=SGD(other.parameters(), lr=0.1), epochs=3)
+    stranger = Value(1.0)
+    with pytest.raises(ValueError, match="moves 1 of its 14 Values"):
+        fit(model, *data.xor(), optimizer=SGD([*model.parameters(), stranger], lr=0.1))
     assert model.state_dict() == before
+
+
+def test_an_optimizer_over_some_of_the_parameters_trains_only_those() -> None:
+    """Freezing a layer: the optimizer holds the output layer's parameters only."""
+    model = MLP(2, [3, 1], activation=["tanh", "linear"], seed=0)
+    hidden = model.layers[0].state_dict()
+    output = model.layers[1].parameters()
+    fit(model, *data.xor(), optimizer=SGD(output, lr=0.1), epochs=3)
+    assert model.layers[0].state_dict() == hidden
+    assert model.layers[1].state_dict() != {"weight": [[0.0] * 3], "bias": [0.0]}
+
+
+def test_no_callbacks_may_be_given_as_none() -> None:
+    history = fit(MLP(2, [2, 1], seed=0), *data.xor(), epochs=2, callbacks=None)
+    assert history.steps == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ((None, [[0.0, 1.0]], [1.0]), TypeError, "model must be an nn.Module, got NoneType"),
+        ((Neuron(2, seed=0), [[0.0, 1.0]], [1.0], "mse"), TypeError, "got 'mse'"),
+        ((Neuron(2, seed=0), [[0.0]], [1.0]), ValueError, r"evaluate expects X .*\(samples, 2\)"),
+        ((Neuron(2, seed=0), [[0.0, 1.0]], [1.0, 2.0]), ValueError, r"shape \(1,\); got shape"),
+    ],
+)
+def test_evaluate_names_a_bad_argument(
+    arguments: tuple[Any, ...], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        evaluate(*arguments)
 
 
 def test_progress_bar_draws_on_stderr_only_when_asked_or_on_a_terminal(

@@ -16,6 +16,8 @@ from tinygrad_gd.io import load
 from tinygrad_gd.nn import MLP, HingeLoss
 from tinygrad_gd.train import evaluate
 
+SIZES = "layer sizes must be whole numbers >= 1 separated by commas"
+
 
 def run_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -67,27 +69,57 @@ def test_sgd_with_momentum_and_minibatches(capsys: pytest.CaptureFixture[str]) -
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--hidden", "16,x"], "--hidden must be positive ints separated by commas, got '16,x'"),
-        (["--hidden", "0"], "--hidden must be positive ints"),
-        (["--epochs", "-1"], "--epochs must be an int >= 0, got -1"),
-        (["--batch-size", "0"], "--batch-size must be an int >= 1, got 0"),
-        (["--lr", "-1"], "lr must be a finite number > 0, got -1.0"),
-        (["--dataset", "moons", "--samples", "1"], "n must be an int >= 2"),
-        (["--dataset", "moons", "--noise", "nan"], "noise must be a finite number >= 0"),
-        (["--momentum", "1.5", "--optimizer", "sgd"], "momentum must be in [0, 1)"),
-        (["--l2", "-1"], "l2 must be a finite number >= 0"),
-        (["--save", "{missing}/m.json"], "its directory does not exist"),
+        (["--hidden", "16,x"], f"argument --hidden: {SIZES}, got '16,x'"),
+        (["--hidden", "0"], f"argument --hidden: {SIZES}, got '0'"),
+        (["--hidden", "²"], f"argument --hidden: {SIZES}, got '²'"),
+        (["--epochs", "-1"], "argument --epochs: must be at least 0, got -1"),
+        (["--epochs", "2.5"], "argument --epochs: not a whole number: '2.5'"),
+        (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+        (["--lr", "-1"], "argument --lr: must be a positive finite number, got -1.0"),
+        (["--lr", "1e999"], "argument --lr: must be a positive finite number, got inf"),
+        (["--samples", "1"], "argument --samples: must be at least 2, got 1"),
+        (["--noise", "nan"], "argument --noise: must be a non-negative finite number, got nan"),
+        (["--momentum", "1.5"], "argument --momentum: must be a number in [0, 1), got 1.5"),
+        (["--l2", "-1"], "argument --l2: must be a non-negative finite number, got -1.0"),
+        (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
     ],
 )
-def test_bad_input_is_one_line_on_stderr_and_exit_2(
+def test_a_bad_option_is_refused_while_parsing_naming_the_option(
+    capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", *arguments])
+    shown = capsys.readouterr()
+    assert exit_info.value.code == 2 and shown.out == ""
+    assert shown.err.splitlines()[-1] == f"tinygrad-gd train: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--momentum", "0.9"], "--momentum applies to --optimizer sgd only, not adam"),
+        (["--samples", "50"], "--samples applies to --dataset moons only"),
+        (["--samples", "50", "--noise", "0"], "--samples and --noise apply to --dataset moons"),
+        (["--save", "{missing}/m.json"], "--save: cannot write {missing}/m.json: its folder does"),
+        (["--save", "{folder}"], "--save: cannot write {folder}: it is a folder"),
+    ],
+)
+def test_options_that_cannot_go_together_are_one_line_on_stderr_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, arguments: list[str], message: str
 ) -> None:
-    arguments = [a.format(missing=tmp_path / "missing") for a in arguments]
-    status = main(["train", "--dataset", "xor", *arguments])
+    places = {"missing": tmp_path / "missing", "folder": tmp_path}
+    arguments = [a.format(**places) for a in arguments]
+    status = main(["train", "--dataset", "xor", "--epochs", "1", *arguments])
     shown = capsys.readouterr()
-    assert status == 2 and shown.out == ""
+    assert status == 2 and shown.out == ""  # refused before training: nothing printed
+    assert shown.err.startswith(f"tinygrad-gd train: error: {message.format(**places)}")
     assert shown.err.count("\n") == 1
-    assert shown.err.startswith("tinygrad-gd train: error: ") and message in shown.err
+
+
+def test_a_huge_learning_rate_stops_training_without_numpy_warnings() -> None:
+    done = run_cli("--dataset", "xor", "--hidden", "4", "--epochs", "5", "--lr", "1e300")
+    assert done.returncode == 0 and done.stderr == ""
+    assert "stopped early: loss became nan" in done.stdout
 
 
 def test_a_plot_folder_that_is_a_file_is_refused(

@@ -4,10 +4,8 @@ Needs matplotlib, an optional extra: ``pip install "tinygrad_gd[plot]"``.
 Figures are drawn on their own canvas, without pyplot, so plotting changes
 no global matplotlib state (a notebook's backend stays as it was).
 
->>> try:
-...     require_matplotlib()
-... except ModuleNotFoundError as error:
-...     print(error)  # doctest: +SKIP
+>>> INSTALL_HINT  # what the error says when matplotlib is missing
+'pip install "tinygrad_gd[plot]"'
 """
 
 from __future__ import annotations

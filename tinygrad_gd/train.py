@@ -1,10 +1,11 @@
 """The training loop: ``fit`` a model to data, step by step, and keep a ``History``.
 
 Each step takes a batch, computes its loss and the gradient of every
-parameter (one small, replaceable function: a :data:`BatchStep`), then lets
-the optimizer move the parameters. The loss and the metrics of every step
-are recorded; callbacks see each step and may stop training, as may a
-target loss (the tutorial trains until its prediction reaches the target).
+parameter (:func:`eager_batch_step`, or :func:`compiled_batch_step` with
+``compile=True``), then lets the optimizer move the parameters. The loss and
+the metrics of every step are recorded; callbacks see each step and may stop
+training, as may a target loss (the tutorial trains until its prediction
+reaches the target).
 
 >>> from tinygrad_gd import data, nn, optim
 >>> X, y = data.xor()
@@ -19,17 +20,27 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 import os
 import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
+from tinygrad_gd import data, io, plots
+from tinygrad_gd._checks import (
+    UsageError,
+    count,
+    count_option,
+    flag,
+    function,
+    function_name,
+    number,
+    number_option,
+)
+from tinygrad_gd._progress import LiveLine, bar
 from tinygrad_gd.autodiff import detect_anomaly as anomaly_mode
 from tinygrad_gd.autodiff import gradients
 from tinygrad_gd.compile import compile as compile_function
@@ -42,13 +53,14 @@ from tinygrad_gd.nn import (
     Module,
     MSELoss,
     Seed,
+    _random_generator,
+    _samples_array,
 )
 from tinygrad_gd.optim import SGD, Adam, Optimizer
 from tinygrad_gd.value import Value
 
 __all__ = [
     "BatchResult",
-    "BatchStep",
     "Callback",
     "History",
     "Metric",
@@ -70,11 +82,9 @@ class BatchResult:
     outputs: list[float]
 
 
-BatchStep = Callable[[list[list[float]], list[float]], BatchResult]
+_BatchStep = Callable[[list[list[float]], list[float]], BatchResult]
 """Computes the loss of a batch ``(inputs, targets)`` and leaves d loss / d p in
-each parameter's ``.grad``. :func:`eager_batch_step` is the default; another
-way of computing the same (compiled, checked for anomalies) is another
-function of this shape."""
+each parameter's ``.grad``."""
 
 Metric = Callable[[list[float], list[float]], float]
 """A number computed from a batch's outputs and targets, e.g. accuracy."""
@@ -122,11 +132,14 @@ class StepReport:
 
 
 Callback = Callable[[StepReport], bool | None]
-"""Called after every step; returning True stops training there."""
+"""Called after every step; returning True stops training."""
 
 
-def eager_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) -> BatchStep:
-    """The default :data:`BatchStep`: build the batch's graph, then reverse mode over it.
+def eager_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) -> _BatchStep:
+    """The step ``fit`` takes by default: build the batch's graph, then reverse mode over it.
+
+    Returns a function of a batch ``(inputs, targets)`` giving a
+    :class:`BatchResult` and leaving d loss / d p in each parameter's ``.grad``.
 
     >>> from tinygrad_gd import nn
     >>> neuron = nn.Neuron(1, activation="linear", bias=False, seed=0)
@@ -148,8 +161,8 @@ def eager_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) -> 
     return step
 
 
-def compiled_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) -> BatchStep:
-    """A :data:`BatchStep` on generated code: one sample's loss is compiled once.
+def compiled_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) -> _BatchStep:
+    """The step of ``fit(..., compile=True)``: one sample's loss is compiled once.
 
     The model and the per-sample loss (plus the L2 penalty) are traced with
     respect to the parameters by :func:`~tinygrad_gd.compile`; each batch
@@ -195,7 +208,7 @@ def fit(
     shuffle: bool = True,
     seed: Seed = None,
     metrics: Mapping[str, Metric] | None = None,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Callback] | None = None,
     target_loss: float | None = None,
     progress: bool | None = None,
     detect_anomaly: bool = False,
@@ -205,7 +218,8 @@ def fit(
 
     - ``loss``: a :class:`~tinygrad_gd.nn.Loss` (default ``MSELoss()``, the
       tutorial's squared error); its L2 penalty reads ``model.parameters()``.
-    - ``optimizer``: default ``SGD(model.parameters(), lr=0.1)``.
+    - ``optimizer``: default ``SGD(model.parameters(), lr=0.1)``; one built
+      over other Values than the model's parameters is refused.
     - ``epochs`` passes over the data, in batches of ``batch_size`` samples
       (default: all of them, one step per epoch), reshuffled every epoch
       when ``shuffle`` (from ``seed``).
@@ -235,78 +249,23 @@ def fit(
     >>> round(float(neuron.predict([[0.1]])[0]), 3)
     0.3
     """
-    loss = MSELoss() if loss is None else loss
-    if not isinstance(model, Module):
-        raise TypeError(f"fit needs an nn.Module to train, got {type(model).__name__}")
-    if not isinstance(loss, Loss):
-        raise TypeError(f"loss must be an nn.Loss such as nn.MSELoss(), got {loss!r}")
-    samples, targets = _check_data(model, X, y)
-    loss.check_targets(targets)
-    _check_int("epochs", epochs, minimum=0)
-    if batch_size is None:
-        batch_size = len(samples)
-    _check_int("batch_size", batch_size, minimum=1)
-    if not isinstance(detect_anomaly, bool):
-        raise TypeError(f"detect_anomaly must be True or False, got {detect_anomaly!r}")
-    if not isinstance(compile, bool):
-        raise TypeError(f"compile must be True or False, got {compile!r}")
-    if compile and detect_anomaly:
-        raise ValueError("detect_anomaly watches the eager engine; it cannot run with compile")
-    if target_loss is not None and not _is_finite_number(target_loss):
-        raise ValueError(f"target_loss must be a finite number or None, got {target_loss!r}")
-    if metrics is None:
-        metrics = {"accuracy": loss.accuracy} if loss.is_classification(targets) else {}
-    for name, function in [*metrics.items(), *enumerate(callbacks)]:
-        if not callable(function):
-            what = f"metric {name!r}" if isinstance(name, str) else f"callbacks[{name}]"
-            raise TypeError(f"{what} must be callable, got {type(function).__name__}")
-    parameters = model.parameters()
-    optimizer = SGD(parameters, lr=0.1) if optimizer is None else optimizer
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an optim.Optimizer, got {type(optimizer).__name__}")
-    rng = np.random.default_rng(seed)
-
-    compute = (compiled_batch_step if compile else eager_batch_step)(model, loss, parameters)
-    history = History(metrics={name: [] for name in metrics})
-    batches_per_epoch = math.ceil(len(samples) / batch_size)
-    bar = _ProgressBar(epochs * batches_per_epoch, enabled=progress)
-    try:
-        for epoch in range(1, epochs + 1):
+    plan = _Plan.check(
+        model, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, metrics, callbacks,
+        target_loss, progress, detect_anomaly, compile,
+    )  # fmt: skip
+    make_step = compiled_batch_step if plan.compile else eager_batch_step
+    compute = make_step(plan.model, plan.loss, plan.model.parameters())
+    history = History(metrics={name: [] for name in plan.metrics})
+    with LiveLine(sys.stderr, enabled=plan.progress) as line:
+        callbacks = [_ProgressBar(line, plan), *plan.callbacks]
+        for epoch in range(1, plan.epochs + 1):
             history.epochs = epoch
-            reshuffle = shuffle and batch_size < len(samples)
-            order = rng.permutation(len(samples)) if reshuffle else np.arange(len(samples))
-            for start in range(0, len(samples), batch_size):
-                end_of_epoch = start + batch_size >= len(samples)
-                batch = order[start : start + batch_size]
-                batch_targets = [targets[i] for i in batch]
-                with anomaly_mode() if detect_anomaly else nullcontext():
-                    result = compute([samples[i] for i in batch], batch_targets)
-                stop_reason = _stop_before_update(result.loss, target_loss)
-                if stop_reason is None:
-                    optimizer.step()
-                values = {name: f(result.outputs, batch_targets) for name, f in metrics.items()}
-                history.loss.append(result.loss)
-                for name, value in values.items():
-                    history.metrics[name].append(value)
-                report = StepReport(epoch, history.steps, result.loss, values, model, end_of_epoch)
-                bar.update(report, epochs)
-                for callback in callbacks:
-                    if callback(report) is True and stop_reason is None:
-                        stop_reason = f"{_name(callback)} stopped training"
+            for batch, end_of_epoch in plan.batches():
+                stop_reason = _step(plan, compute, callbacks, history, epoch, batch, end_of_epoch)
                 if stop_reason is not None:
                     history.stop_reason = stop_reason
                     return history
-    finally:
-        bar.close()
     return history
-
-
-def _stop_before_update(loss: float, target_loss: float | None) -> str | None:
-    if not math.isfinite(loss):
-        return f"loss became {loss}"
-    if target_loss is not None and loss <= target_loss:
-        return f"loss reached the target {target_loss}"
-    return None
 
 
 def evaluate(model: Module, X: Any, y: Any, loss: Loss | None = None) -> dict[str, float]:
@@ -320,9 +279,9 @@ def evaluate(model: Module, X: Any, y: Any, loss: Loss | None = None) -> dict[st
     >>> evaluate(neuron, [[2.0], [-1.0]], [1.0, -1.0], nn.HingeLoss())
     {'loss': 0.0, 'accuracy': 1.0}
     """
-    loss = MSELoss() if loss is None else loss
-    samples, targets = _check_data(model, X, y)
-    outputs = [float(o) for o in model.predict(samples)]
+    loss = _check_model_and_loss(model, loss)
+    samples, targets = _check_data(model, X, y, loss, "evaluate")
+    outputs = model.predict(samples).tolist()
     parameters = [p.data for p in model.parameters()]
     result = {"loss": float(loss(outputs, targets, parameters))}
     if loss.is_classification(targets):
@@ -330,89 +289,213 @@ def evaluate(model: Module, X: Any, y: Any, loss: Loss | None = None) -> dict[st
     return result
 
 
-# -- checks ------------------------------------------------------------------------------
+# -- the loop ----------------------------------------------------------------------------
 
 
-def _check_data(model: Module, X: Any, y: Any) -> tuple[list[list[float]], list[float]]:
-    """The samples and targets as Python floats (the engine's fast path), checked."""
-    inputs = np.asarray(X, dtype=float) if _is_numeric_array_like(X) else None
-    if inputs is None or inputs.ndim != 2 or inputs.shape[1] != model.nin or not len(inputs):
-        shape = "no array of numbers" if inputs is None else f"shape {inputs.shape}"
-        raise ValueError(
-            f"X must be a non-empty array of shape (samples, {model.nin}), one row per "
-            f"sample; got {shape}"
+@dataclass(frozen=True)
+class _Plan:
+    """The arguments of :func:`fit`, checked, with the defaults filled in."""
+
+    model: Module
+    samples: list[list[float]]
+    targets: list[float]
+    loss: Loss
+    optimizer: Optimizer
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    rng: np.random.Generator
+    metrics: Mapping[str, Metric]
+    callbacks: Sequence[Callback]
+    target_loss: float | None
+    progress: bool | None
+    detect_anomaly: bool
+    compile: bool
+
+    @classmethod
+    def check(
+        cls, model: Any, X: Any, y: Any, loss: Any, optimizer: Any, epochs: Any,
+        batch_size: Any, shuffle: Any, seed: Any, metrics: Any, callbacks: Any,
+        target_loss: Any, progress: Any, detect_anomaly: Any, compile: Any,
+    ) -> _Plan:  # fmt: skip
+        """Check every argument of ``fit``, before anything changes."""
+        loss = _check_model_and_loss(model, loss)
+        samples, targets = _check_data(model, X, y, loss, "fit")
+        compile, detect_anomaly = flag(compile, "compile"), flag(detect_anomaly, "detect_anomaly")
+        if compile and detect_anomaly:
+            raise ValueError("detect_anomaly watches the eager engine; it cannot run with compile")
+        return cls(
+            model=model,
+            samples=samples,
+            targets=targets,
+            loss=loss,
+            optimizer=_check_optimizer(optimizer, model),
+            epochs=count(epochs, "epochs"),
+            batch_size=(
+                len(samples) if batch_size is None else count(batch_size, "batch_size", minimum=1)
+            ),
+            shuffle=flag(shuffle, "shuffle"),
+            rng=_random_generator(seed),
+            metrics=_check_metrics(metrics, loss, targets),
+            callbacks=_check_callbacks(callbacks),
+            target_loss=None if target_loss is None else number(target_loss, "target_loss"),
+            progress=None if progress is None else flag(progress, "progress"),
+            detect_anomaly=detect_anomaly,
+            compile=compile,
         )
-    outputs = np.asarray(y, dtype=float) if _is_numeric_array_like(y) else None
-    if outputs is None or outputs.ndim != 1 or len(outputs) != len(inputs):
-        shape = "no array of numbers" if outputs is None else f"shape {outputs.shape}"
-        raise ValueError(
-            f"y must hold one target per row of X, shape ({len(inputs)},); got {shape}"
-        )
-    if not np.all(np.isfinite(inputs)) or not np.all(np.isfinite(outputs)):
-        raise ValueError("X and y must hold finite numbers only (no nan or inf)")
-    if model.predict(inputs[:1]).ndim != 1:
-        raise ValueError(f"{model!r} has several outputs; fit and evaluate train one output")
-    return inputs.tolist(), outputs.tolist()
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def batches(self) -> Iterator[tuple[np.ndarray, bool]]:
+        """One epoch: the sample indices of each batch, and whether it ends the epoch."""
+        n = len(self.samples)
+        order = self.rng.permutation(n) if self.shuffle and self.batch_size < n else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield order[start : start + self.batch_size], start + self.batch_size >= n
 
 
-def _is_numeric_array_like(x: Any) -> bool:
-    try:
-        array = np.asarray(x)
-    except ValueError:  # ragged nesting
-        return False
-    return array.dtype.kind in "biuf" and array.dtype.kind != "b"
+def _step(
+    plan: _Plan,
+    compute: _BatchStep,
+    callbacks: Sequence[Callback],
+    history: History,
+    epoch: int,
+    batch: np.ndarray,
+    end_of_epoch: bool,
+) -> str | None:
+    """Train on one batch and record it; return why training stops, or None."""
+    targets = [plan.targets[i] for i in batch]
+    with anomaly_mode() if plan.detect_anomaly else nullcontext():
+        result = compute([plan.samples[i] for i in batch], targets)
+    stop_reason = _stop_before_update(result.loss, plan.target_loss)
+    if stop_reason is None:
+        plan.optimizer.step()
+    values = {name: metric(result.outputs, targets) for name, metric in plan.metrics.items()}
+    history.loss.append(result.loss)
+    for name, value in values.items():
+        history.metrics[name].append(value)
+    report = StepReport(epoch, history.steps, result.loss, values, plan.model, end_of_epoch)
+    for callback in callbacks:
+        if callback(report) is True and stop_reason is None:
+            stop_reason = f"{function_name(callback)} stopped training"
+    return stop_reason
 
 
-def _is_finite_number(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check_int(name: str, n: object, minimum: int) -> None:
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or int(n) < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {n!r}")
-
-
-def _name(f: Callable[..., Any]) -> str:
-    return getattr(f, "__name__", type(f).__name__)
-
-
-# -- progress ----------------------------------------------------------------------------
+def _stop_before_update(loss: float, target_loss: float | None) -> str | None:
+    if not math.isfinite(loss):
+        return f"loss became {loss}"
+    if target_loss is not None and loss <= target_loss:
+        return f"loss reached the target {target_loss}"
+    return None
 
 
 class _ProgressBar:
-    """One line on standard error, redrawn at most ten times a second."""
+    """The callback that draws ``fit``'s progress: bar, epoch, step, loss and metrics."""
 
-    width = 24
-    interval = 0.1
+    def __init__(self, line: LiveLine, plan: _Plan) -> None:
+        self.line = line
+        self.epochs = plan.epochs
+        self.total_steps = plan.epochs * plan.steps_per_epoch
 
-    def __init__(self, total: int, enabled: bool | None) -> None:
-        self.stream: TextIO = sys.stderr
-        # No standard error at all (a windowed program) means no bar, even if asked.
-        terminal = self.stream is not None and self.stream.isatty()
-        self.enabled = self.stream is not None and (terminal if enabled is None else enabled)
-        self.total = max(total, 1)
-        self.last_draw = -math.inf
-        self.line_length = 0
-
-    def update(self, report: StepReport, epochs: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self.last_draw < self.interval and report.step < self.total):
+    def __call__(self, report: StepReport) -> None:
+        if not self.line.enabled:  # spare the formatting when nothing is drawn
             return
-        self.last_draw = now
-        filled = round(self.width * report.step / self.total)
         values = "".join(f"  {name} {value:.4g}" for name, value in report.metrics.items())
-        line = (
-            f"[{'#' * filled}{'.' * (self.width - filled)}] epoch {report.epoch}/{epochs}"
+        self.line.show(
+            f"{bar(report.step, self.total_steps)} epoch {report.epoch}/{self.epochs}"
             f"  step {report.step}  loss {report.loss:.4g}{values}"
         )
-        self.stream.write("\r" + line.ljust(self.line_length))  # cover a longer last line
-        self.stream.flush()
-        self.line_length = len(line)
 
-    def close(self) -> None:
-        if self.line_length:
-            self.stream.write("\n")
-            self.stream.flush()
+
+# -- checks ------------------------------------------------------------------------------
+
+
+def _check_model_and_loss(model: Any, loss: Any) -> Loss:
+    """The loss (default ``MSELoss()``), once both are what ``fit`` and ``evaluate`` need."""
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}: {model!r}")
+    if model.output_shape != ():
+        raise ValueError(
+            f"{model!r} gives a list of {model.output_shape[0]} outputs per sample; "
+            "fit and evaluate need a model with a single output (one Value per sample)"
+        )
+    loss = MSELoss() if loss is None else loss
+    if not isinstance(loss, Loss):
+        raise TypeError(f"loss must be an nn.Loss such as nn.MSELoss(), got {loss!r}")
+    return loss
+
+
+def _check_data(
+    model: Module, X: Any, y: Any, loss: Loss, user: str
+) -> tuple[list[list[float]], list[float]]:
+    """The samples and targets as Python floats (the engine's fast path), checked."""
+    inputs = _samples_array(X, model.nin, user)
+    try:
+        outputs = np.asarray(y)
+    except ValueError:  # numpy refuses ragged nesting
+        outputs = np.asarray(None)
+    if outputs.dtype.kind not in "iuf" or outputs.shape != (len(inputs),):
+        found = f"shape {outputs.shape}" if outputs.dtype.kind in "iuf" else "no array of numbers"
+        raise ValueError(
+            f"y must hold one target (a number) per row of X, shape ({len(inputs)},); got {found}"
+        )
+    if not np.isfinite(inputs).all():
+        raise ValueError("X must hold finite numbers only (no nan or inf)")
+    targets = outputs.astype(float).tolist()
+    loss.check_targets(targets)
+    return inputs.tolist(), targets
+
+
+def _check_optimizer(optimizer: Any, model: Module) -> Optimizer:
+    """The optimizer (default plain SGD), once it moves the model's parameters only."""
+    parameters = model.parameters()
+    if optimizer is None:
+        return SGD(parameters, lr=0.1)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be an optim.Optimizer, got {type(optimizer).__name__}: {optimizer!r}"
+        )
+    # By identity: a Value that is not the model's own gets no gradient from fit.
+    owned = {id(p) for p in parameters}
+    strangers = sum(id(p) not in owned for p in optimizer.params)
+    if strangers:
+        raise ValueError(
+            f"the optimizer moves {strangers} of its {len(optimizer.params)} Values that are "
+            f"not parameters of {model!r}: build it from model.parameters()"
+        )
+    return optimizer
+
+
+def _check_metrics(metrics: Any, loss: Loss, targets: list[float]) -> Mapping[str, Metric]:
+    if metrics is None:
+        return {"accuracy": loss.accuracy} if loss.is_classification(targets) else {}
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            "metrics must be a dict of name -> function(outputs, targets), "
+            f"got {type(metrics).__name__}: {metrics!r}"
+        )
+    for name, metric in metrics.items():
+        if not isinstance(name, str):
+            raise TypeError(f"metric names must be str, got {type(name).__name__}: {name!r}")
+        function(metric, f"metric {name!r}")
+    return dict(metrics)
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    if callbacks is None:
+        return []
+    # One function alone is a slip for a list of one; a str or a dict is no list of functions.
+    if (
+        callable(callbacks)
+        or isinstance(callbacks, (str, bytes, Mapping))
+        or not isinstance(callbacks, Iterable)
+    ):
+        raise TypeError(
+            f"callbacks must be a list of functions, got {type(callbacks).__name__}: {callbacks!r}"
+        )
+    return [function(callback, f"callbacks[{i}]") for i, callback in enumerate(callbacks)]
 
 
 # -- the command line: tinygrad-gd train -------------------------------------------------
@@ -423,15 +506,46 @@ _LOSSES: dict[str, Callable[[float], Loss]] = {
     "mse": lambda l2: MSELoss(l2=l2),
 }
 _DEFAULT_LEARNING_RATES = {"sgd": 0.5, "adam": 0.05}
+_MOONS_SAMPLES, _MOONS_NOISE = 100, 0.1
+"""The defaults of ``--samples`` and ``--noise``, which only the moons data set reads."""
+
+
+def _layer_sizes(text: str) -> list[int]:
+    """An argparse ``type``: hidden layer sizes as whole numbers ≥ 1 between commas."""
+    parts = [part.strip() for part in text.split(",")] if text.strip() else []
+    if not all(part.isascii() and part.isdigit() and int(part) >= 1 for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"layer sizes must be whole numbers >= 1 separated by commas, got {text!r}"
+        )
+    return [int(part) for part in parts]
+
+
+_layer_sizes.__name__ = "layer sizes"  # how argparse names the type in its messages
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``tinygrad-gd train`` on ``parser``."""
+    """Declare the options of ``tinygrad-gd train`` on ``parser``; each is checked as parsed.
+
+    >>> parser = argparse.ArgumentParser(prog="tinygrad-gd train")
+    >>> add_train_arguments(parser)
+    >>> args = parser.parse_args(["--hidden", "8,4", "--epochs", "50"])
+    >>> args.hidden, args.epochs, args.optimizer
+    ([8, 4], 50, 'adam')
+    """
     add = parser.add_argument
     add("--dataset", choices=["moons", "xor"], default="moons", help="(default moons)")
-    add("--samples", type=int, default=100, metavar="N", help="moons: points (default 100)")
-    add("--noise", type=float, default=0.1, metavar="SD", help="moons: noise (default 0.1)")
-    add("--hidden", default="16,16", metavar="SIZES", help="hidden layer sizes (default 16,16)")
+    add(
+        "--samples", type=count_option(minimum=2), metavar="N",
+        help=f"moons only: the number of points (default {_MOONS_SAMPLES})",
+    )  # fmt: skip
+    add(
+        "--noise", type=number_option(non_negative=True), metavar="SD",
+        help=f"moons only: the noise's standard deviation (default {_MOONS_NOISE})",
+    )  # fmt: skip
+    add(
+        "--hidden", type=_layer_sizes, default="16,16", metavar="SIZES",
+        help="hidden layer sizes, e.g. 16,16; empty for none (default 16,16)",
+    )  # fmt: skip
     add(
         "--activation",
         choices=[name for name in ACTIVATIONS if name != "linear"],
@@ -444,13 +558,31 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default="hinge",
         help="hinge (labels -1, 1), bce (cross-entropy from logits) or mse (default hinge)",
     )
-    add("--l2", type=float, default=1e-4, metavar="ALPHA", help="L2 penalty (default 1e-4)")
-    add("--epochs", type=int, default=100, metavar="N", help="passes over the data (default 100)")
-    add("--batch-size", type=int, metavar="N", help="samples per step (default: all)")
+    add(
+        "--l2", type=number_option(non_negative=True), default=1e-4, metavar="ALPHA",
+        help="L2 penalty (default 1e-4)",
+    )  # fmt: skip
+    add(
+        "--epochs", type=count_option(minimum=0), default=100, metavar="N",
+        help="passes over the data (default 100)",
+    )  # fmt: skip
+    add(
+        "--batch-size", type=count_option(minimum=1), metavar="N",
+        help="samples per step (default: all)",
+    )  # fmt: skip
     add("--optimizer", choices=list(_DEFAULT_LEARNING_RATES), default="adam", help="(default adam)")
-    add("--lr", type=float, help="learning rate (default 0.05 for adam, 0.5 for sgd)")
-    add("--momentum", type=float, default=0.0, help="sgd momentum (default 0)")
-    add("--seed", type=int, default=0, help="seeds data, weights and order (default 0)")
+    add(
+        "--lr", type=number_option(positive=True), metavar="RATE",
+        help="learning rate (default 0.05 for adam, 0.5 for sgd)",
+    )  # fmt: skip
+    add(
+        "--momentum", type=number_option(non_negative=True, below=1.0), metavar="MU",
+        help="sgd only: momentum in [0, 1) (default 0)",
+    )  # fmt: skip
+    add(
+        "--seed", type=count_option(minimum=0), default=0, metavar="N",
+        help="seeds data, weights and order (default 0)",
+    )  # fmt: skip
     add("--save", metavar="FILE", help="save parameters and optimizer state as JSON")
     add("--plot", metavar="DIR", help="write loss.png and decision_boundary.png into DIR")
     add("--compile", action="store_true", help="run every step on code compiled once (faster)")
@@ -459,40 +591,41 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train_command(args: argparse.Namespace) -> int:
     """``tinygrad-gd train``: train an MLP on a built-in data set, report, save, plot.
 
-    Bad input prints one line on standard error and returns 2.
+    Input that parsing cannot check (options that do not go together, a
+    file or folder that cannot be written) raises ``UsageError`` before
+    training starts.
+
+    >>> parser = argparse.ArgumentParser(prog="tinygrad-gd train")
+    >>> add_train_arguments(parser)
+    >>> args = parser.parse_args(["--dataset", "xor", "--hidden", "4", "--epochs", "2"])
+    >>> run_train_command(args)  # doctest: +ELLIPSIS
+    xor: 4 samples; MLP(2, [4, 1], activation=['relu', 'linear'], ...); HingeLoss(...); Adam(...)
+    epoch 1  loss ...
+    epoch 2  loss ...
+    final loss ..., accuracy ...%
+    0
     """
-    try:
-        return _train_command(args)
-    except (ValueError, TypeError, OSError, ImportError) as error:
-        print(f"tinygrad-gd train: error: {error}", file=sys.stderr)
-        return 2
-
-
-def _train_command(args: argparse.Namespace) -> int:
-    from tinygrad_gd import data, io, plots
-
-    hidden = _layer_sizes(args.hidden)
-    _check_int("--epochs", args.epochs, minimum=0)
-    if args.batch_size is not None:
-        _check_int("--batch-size", args.batch_size, minimum=1)
+    _check_option_combinations(args)
     if args.plot is not None:
-        plots.require_matplotlib()
-        os.makedirs(args.plot, exist_ok=True)
-    if args.save is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
-        raise ValueError(f"--save {args.save}: its directory does not exist")
+        _prepare_plot_folder(args.plot, plots.require_matplotlib)
+    if args.save is not None:
+        with _naming_the_option("--save"):
+            io.check_writable(args.save)
     loss = _LOSSES[args.loss](args.l2)
     rng = np.random.default_rng(args.seed)
     if args.dataset == "moons":
-        X, y = data.moons(args.samples, noise=args.noise, seed=rng, labels=loss.labels)
+        samples = _MOONS_SAMPLES if args.samples is None else args.samples
+        noise = _MOONS_NOISE if args.noise is None else args.noise
+        X, y = data.moons(samples, noise=noise, seed=rng, labels=loss.labels)
     else:
         X, y = data.xor(labels=loss.labels)
-    activations = [args.activation] * len(hidden) + ["linear"]
-    model = MLP(X.shape[1], [*hidden, 1], activation=activations, seed=rng)
+    activations = [args.activation] * len(args.hidden) + ["linear"]
+    model = MLP(X.shape[1], [*args.hidden, 1], activation=activations, seed=rng)
     lr = _DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr
     optimizer: Optimizer = (
         Adam(model.parameters(), lr=lr)
         if args.optimizer == "adam"
-        else SGD(model.parameters(), lr=lr, momentum=args.momentum)
+        else SGD(model.parameters(), lr=lr, momentum=args.momentum or 0.0)
     )
     print(f"{args.dataset}: {len(X)} samples; {model!r}; {loss!r}; {optimizer!r}")
     every = max(1, args.epochs // 10)
@@ -519,19 +652,44 @@ def _train_command(args: argparse.Namespace) -> int:
     final = evaluate(model, X, y, loss)
     print(f"final loss {final['loss']:.4g}, accuracy {final['accuracy']:.1%}")
     if args.save is not None:
-        io.save(args.save, model, optimizer)
+        with _naming_the_option("--save"):
+            io.save(args.save, model, optimizer)
         print(f"saved {args.save}")
     if args.plot is not None:
-        plots.plot_loss(history, os.path.join(args.plot, "loss.png"))
-        plots.plot_decision_boundary(
-            model, X, y, os.path.join(args.plot, "decision_boundary.png"), loss
-        )
+        with _naming_the_option("--plot"):
+            plots.plot_loss(history, os.path.join(args.plot, "loss.png"))
+            plots.plot_decision_boundary(
+                model, X, y, os.path.join(args.plot, "decision_boundary.png"), loss
+            )
         print(f"wrote {os.path.join(args.plot, 'loss.png')} and decision_boundary.png")
     return 0
 
 
-def _layer_sizes(text: str) -> list[int]:
-    parts = [part.strip() for part in text.split(",")] if text.strip() else []
-    if not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise ValueError(f"--hidden must be positive ints separated by commas, got {text!r}")
-    return [int(part) for part in parts]
+def _check_option_combinations(args: argparse.Namespace) -> None:
+    if args.momentum is not None and args.optimizer != "sgd":
+        raise UsageError(f"--momentum applies to --optimizer sgd only, not {args.optimizer}")
+    given = {"--samples": args.samples, "--noise": args.noise}
+    moons_only = [option for option, value in given.items() if value is not None]
+    if moons_only and args.dataset != "moons":
+        verb = "applies" if len(moons_only) == 1 else "apply"
+        raise UsageError(f"{' and '.join(moons_only)} {verb} to --dataset moons only")
+
+
+def _prepare_plot_folder(folder: str, require_matplotlib: Callable[[], None]) -> None:
+    try:
+        require_matplotlib()
+    except ImportError as error:
+        raise UsageError(str(error)) from None
+    with _naming_the_option("--plot"):
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise NotADirectoryError(f"{folder} is a file, not a folder")
+        os.makedirs(folder, exist_ok=True)
+
+
+@contextmanager
+def _naming_the_option(option: str) -> Iterator[None]:
+    """Turn a file error into a ``UsageError`` that names the command-line option."""
+    try:
+        yield
+    except OSError as error:
+        raise UsageError(f"{option}: {error}") from None
