@@ -31,14 +31,12 @@ digraph tinygrad_gd {
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tinygrad_gd.io import atomic_write_text, replacing
 from tinygrad_gd.value import Value, reverse_topological_order
 
 __all__ = [
@@ -158,7 +156,7 @@ def render(dot: str, path: str | os.PathLike[str], format: str | None = None) ->
     if not isinstance(dot, str):
         raise TypeError(f"render: dot must be DOT text (a str), got {type(dot).__name__}")
     program = find_dot()
-    with _replacing(target) as temporary:
+    with replacing(target) as temporary:
         completed = subprocess.run(
             [program, f"-T{chosen}", f"-o{temporary}"],
             input=dot,
@@ -186,23 +184,9 @@ def write_graph(y: Value, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     text = to_dot(y)
     if target.suffix.lower() in (".dot", ".gv"):
-        with _replacing(target) as temporary:
-            temporary.write_text(text, encoding="utf-8")
+        atomic_write_text(target, text)
         return target
     return render(text, target)
-
-
-@contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
-    """A fresh path beside ``target``; what is written there replaces it on success."""
-    if not target.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {target}: its folder does not exist")
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        yield temporary
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _number(x: Any) -> str:
