@@ -13,7 +13,15 @@ import numpy as np
 import pytest
 
 from tinygrad_gd import data
-from tinygrad_gd.io import FORMAT, VERSION, ParameterFileError, load, save
+from tinygrad_gd.io import (
+    FORMAT,
+    VERSION,
+    ParameterFileError,
+    atomic_write_text,
+    load,
+    replacing,
+    save,
+)
 from tinygrad_gd.nn import MLP, HingeLoss
 from tinygrad_gd.optim import SGD, Adam
 from tinygrad_gd.train import fit
@@ -150,6 +158,22 @@ def test_saving_replaces_the_file_atomically_and_leaves_no_temporary(tmp_path: P
     save(path, model)
     assert json.loads(path.read_text(encoding="utf-8"))["parameters"] == model.state_dict()
     assert os.listdir(tmp_path) == ["model.json"]
+
+
+def test_replacing_keeps_the_old_file_when_the_writer_fails(tmp_path: Path) -> None:
+    path = tmp_path / "graph.svg"
+    path.write_text("old picture", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="drawing failed"), replacing(path) as temporary:
+        temporary.write_text("half a pict", encoding="utf-8")
+        raise RuntimeError("drawing failed")
+    assert path.read_text(encoding="utf-8") == "old picture"
+    assert os.listdir(tmp_path) == ["graph.svg"]
+
+
+def test_atomic_write_text_needs_text(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="text must be a str, got bytes"):
+        atomic_write_text(tmp_path / "note.txt", b"bytes")  # type: ignore[arg-type]
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])

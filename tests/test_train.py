@@ -293,3 +293,12 @@ def test_progress_bar_draws_on_stderr_only_when_asked_or_on_a_terminal(
 def test_no_standard_error_means_no_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stderr", None)
     assert fit(MLP(2, [2, 1], seed=0), *data.xor(), epochs=2, progress=True).steps == 2
+
+
+def test_the_progress_line_ends_on_the_last_step_even_when_training_stops_early(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fit(MLP(2, [2, 1], seed=0), *data.xor(), epochs=50, progress=True,
+        callbacks=[lambda report: report.step == 2])  # fmt: skip
+    last = capsys.readouterr().err.split("\r")[-1]
+    assert "epoch 2/50  step 2  loss" in last and last.endswith("\n")

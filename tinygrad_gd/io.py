@@ -52,7 +52,13 @@ VERSION = 1
 
 
 class ParameterFileError(ValueError):
-    """A parameter file that cannot be loaded: corrupt, truncated or for another model."""
+    """A parameter file that cannot be loaded: corrupt, truncated or for another model.
+
+    A ``ValueError``, so ``except ValueError`` catches bad input of every kind.
+
+    >>> issubclass(ParameterFileError, ValueError)
+    True
+    """
 
 
 def save(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | None = None) -> None:

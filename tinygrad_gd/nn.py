@@ -505,7 +505,11 @@ class Loss:
 
     @classmethod
     def accepts(cls, target: float) -> bool:
-        """Whether ``target`` is a target this loss is defined for."""
+        """Whether ``target`` is a target this loss is defined for.
+
+        >>> MSELoss.accepts(0.3), MSELoss.accepts(float("inf"))
+        (True, False)
+        """
         return math.isfinite(target)
 
     def check_targets(self, targets: Sequence[float]) -> None:
@@ -618,7 +622,11 @@ class MSELoss(Loss):
     threshold = 0.5
 
     def sample(self, output: Any, target: Any) -> Any:
-        """The squared error of one output."""
+        """The squared error of one output.
+
+        >>> MSELoss().sample(0.5, 0.3)  # doctest: +NUMBER
+        0.04
+        """
         return squared_error(output, target)
 
 
@@ -637,12 +645,20 @@ class BCEWithLogitsLoss(Loss):
     target_rule = "between 0 and 1"
 
     def sample(self, output: Any, target: Any) -> Any:
-        """The cross-entropy of one logit."""
+        """The cross-entropy of one logit.
+
+        >>> round(BCEWithLogitsLoss().sample(0.0, 1.0), 6)  # log 2
+        0.693147
+        """
         return binary_cross_entropy_with_logits(output, target)
 
     @classmethod
     def accepts(cls, target: float) -> bool:
-        """Targets are probabilities: 0 <= target <= 1."""
+        """Targets are probabilities: 0 <= target <= 1.
+
+        >>> BCEWithLogitsLoss.accepts(0.25), BCEWithLogitsLoss.accepts(2.0)
+        (True, False)
+        """
         return 0.0 <= target <= 1.0
 
 
@@ -660,10 +676,18 @@ class HingeLoss(Loss):
     target_rule = "-1 or 1"
 
     def sample(self, output: Any, target: Any) -> Any:
-        """The hinge loss of one output."""
+        """The hinge loss of one output.
+
+        >>> HingeLoss().sample(0.25, -1.0)  # on the wrong side: 1 + 0.25
+        1.25
+        """
         return hinge(output, target)
 
     @classmethod
     def accepts(cls, target: float) -> bool:
-        """Targets are the labels -1 and 1."""
+        """Targets are the labels -1 and 1.
+
+        >>> HingeLoss.accepts(-1.0), HingeLoss.accepts(0.0)
+        (True, False)
+        """
         return target in cls.labels

@@ -53,7 +53,11 @@ class StepDecay:
         object.__setattr__(self, "gamma", number(self.gamma, "gamma", positive=True))
 
     def __call__(self, step: int) -> float:
-        """The learning rate after ``step`` steps."""
+        """The learning rate after ``step`` steps.
+
+        >>> StepDecay(0.1, step_size=2)(4)  # two drops by 0.1  # doctest: +NUMBER
+        0.001
+        """
         return self.lr * self.gamma ** (step // self.step_size)
 
 
@@ -73,7 +77,11 @@ class ExponentialDecay:
         object.__setattr__(self, "gamma", number(self.gamma, "gamma", positive=True))
 
     def __call__(self, step: int) -> float:
-        """The learning rate after ``step`` steps."""
+        """The learning rate after ``step`` steps.
+
+        >>> ExponentialDecay(1.0, gamma=0.5)(2)
+        0.25
+        """
         return self.lr * self.gamma**step
 
 
@@ -109,7 +117,12 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        """The learning rate the next step will use."""
+        """The learning rate the next step will use.
+
+        >>> from tinygrad_gd import Value
+        >>> SGD([Value(1.0)], lr=ExponentialDecay(0.5, gamma=0.5)).learning_rate
+        0.5
+        """
         return self.lr(self.steps) if callable(self.lr) else self.lr
 
     def zero_grad(self) -> None:

@@ -76,7 +76,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What one batch step found: the batch's loss and the model's output per sample."""
+    """What one batch step found: the batch's loss and the model's output per sample.
+
+    >>> BatchResult(loss=0.5, outputs=[2.0, 6.0]).outputs
+    [2.0, 6.0]
+    """
 
     loss: float
     outputs: list[float]
@@ -107,7 +111,11 @@ class History:
 
     @property
     def steps(self) -> int:
-        """How many optimizer steps were recorded."""
+        """How many steps were recorded.
+
+        >>> History(loss=[0.5, 0.25, 0.125]).steps
+        3
+        """
         return len(self.loss)
 
     def __repr__(self) -> str:
@@ -121,7 +129,17 @@ class History:
 
 @dataclass(frozen=True)
 class StepReport:
-    """One finished step, as a callback sees it (``epoch`` and ``step`` count from 1)."""
+    """One finished step, as a callback sees it (``epoch`` and ``step`` count from 1).
+
+    >>> from tinygrad_gd import data, nn
+    >>> seen = []
+    >>> def watch(report):
+    ...     seen.append((report.epoch, report.step, report.end_of_epoch))
+    >>> history = fit(nn.MLP(2, [2, 1], seed=0), *data.xor(), epochs=2, batch_size=2,
+    ...               callbacks=[watch])
+    >>> seen  # two batches of two samples per epoch
+    [(1, 1, False), (1, 2, True), (2, 3, False), (2, 4, True)]
+    """
 
     epoch: int
     step: int
