@@ -60,9 +60,10 @@ Seed = int | np.random.Generator | None
 class Module:
     """Base of every network piece: parameters, gradients, state and prediction.
 
-    A subclass says how it computes its outputs (``_forward``) and which
-    parameters it holds, as nested dicts and lists of Values (``_state``);
-    everything else is derived from those two.
+    A subclass says how it computes its outputs (``_forward``), which
+    parameters it holds, as nested dicts and lists of Values (``_state``),
+    and the shape of one sample's outputs (``output_shape``); everything
+    else is derived from those.
 
     >>> neuron = Neuron(2, activation="linear", seed=0)
     >>> neuron.load_state_dict({"weight": [1.0, 2.0], "bias": 0.5})
