@@ -389,5 +389,5 @@ def test_fit_with_detect_anomaly_names_the_first_bad_op_before_updating() -> Non
     # Without the flag the same step gives an inf loss, and fit stops on it.
     history = fit(neuron, [[1e100]], [0.0], epochs=3)
     assert history.stop_reason == "loss became inf" and history.loss == [math.inf]
-    with pytest.raises(TypeError, match="detect_anomaly must be True or False, got 1"):
+    with pytest.raises(TypeError, match="detect_anomaly must be True or False, got int: 1"):
         fit(neuron, [[1.0]], [0.0], detect_anomaly=1)  # type: ignore[arg-type]
