@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from tinygrad_gd._checks import function_name as _name
 from tinygrad_gd.value import Value, adjoints, graph_mode
 
 __all__ = ["detect_anomaly", "gradients", "grad", "no_grad", "value_and_grad"]
@@ -211,7 +212,3 @@ def _resolve(positions: tuple[int, ...], nargs: int, f: Callable[..., Any]) -> l
     if len(set(resolved)) != len(resolved):
         raise ValueError(f"argnums {positions} name the same argument twice")
     return resolved
-
-
-def _name(f: Callable[..., Any]) -> str:
-    return getattr(f, "__name__", type(f).__name__)

@@ -39,7 +39,7 @@ from typing import Any
 
 from tinygrad_gd._checks import count, flag
 from tinygrad_gd.check import format_table
-from tinygrad_gd.symbolic import Expr, _as_expr, number_text
+from tinygrad_gd.symbolic import Expr, as_expr, number_text
 from tinygrad_gd.value import Value, reverse_topological_order
 
 __all__ = ["ChainPath", "Explanation", "Factor", "PathLimitError", "explain"]
@@ -355,7 +355,7 @@ class _Names:
         try:
             formula: Term = op.partials(*operands, op(*operands))[i]
         except ArithmeticError:  # a rule divides by a constant 0: write the constants out
-            operands = [_as_expr(term) for term in operands]
+            operands = [as_expr(term) for term in operands]
             formula = op.partials(*operands, op(*operands))[i]
         value = op.partials_at(*(parent.data for parent in node.parents), node.data)[i]
         return formula, float(value)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tinygrad_gd.ops import ADD, ATOM, DIV, MUL, NEG, POW, POWER, SUB, UNARY, Op, number_text
 
-__all__ = ["Expr", "number_text"]
+__all__ = ["Expr", "as_expr", "number_text"]
 
 # Ops for which a left operand of equal binding strength needs no parentheses:
 # a - b - c is (a - b) - c, but a ** b ** c is not (a ** b) ** c.
@@ -42,7 +42,7 @@ class Expr:
     @classmethod
     def apply(cls, op: Op, *operands: Expr | float) -> Expr:
         """Print ``op`` applied to operands (the hook ``Op.__call__`` uses)."""
-        exprs = [_as_expr(x) for x in operands]
+        exprs = [as_expr(x) for x in operands]
         texts = [_operand_text(op, i, e) for i, e in enumerate(exprs)]
         return cls(op.format(*texts), op.precedence)
 
@@ -86,7 +86,12 @@ class Expr:
         return f"Expr({self.text!r})"
 
 
-def _as_expr(x: Expr | float) -> Expr:
+def as_expr(x: Expr | float) -> Expr:
+    """An Expr for ``x``: ``x`` itself, or a number printed with its binding strength.
+
+    >>> as_expr(-2.0), as_expr(Expr("x"))
+    (Expr('-2'), Expr('x'))
+    """
     if isinstance(x, Expr):
         return x
     text = number_text(x)
