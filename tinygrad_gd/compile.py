@@ -951,7 +951,7 @@ def _in_pieces(
         return array if same else pieces(lines, scalar=True), array
 
     before, repeated = both(body), both(loop or [])
-    returned = builtins.compile(result, "<generated>", "eval")
+    returned = builtins.compile(f"_returned = {result}", "<generated>", "exec")
     steps = (lambda variables: variables["steps"]) if loop is not None else (lambda _: 0)
 
     def runner(kind: int, namespace: dict[str, Any]) -> Callable[..., Any]:
@@ -963,7 +963,8 @@ def _in_pieces(
             for _ in range(steps(variables)):
                 for piece in repeated[kind]:
                     exec(piece, variables)
-            return eval(returned, variables)
+            exec(returned, variables)
+            return variables["_returned"]
 
         return run
 
