@@ -12,15 +12,30 @@ success, 2 for bad input (with a one-line message on standard error).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from tinygrad_gd import __version__
 from tinygrad_gd._checks import UsageError
 from tinygrad_gd.compile import add_codegen_arguments, run_codegen_command
 from tinygrad_gd.demo import add_demo_arguments, run_demo_command
-from tinygrad_gd.parse import FUNCTIONS, grad_command
+from tinygrad_gd.parse import FUNCTIONS, add_grad_arguments, run_grad_command
 from tinygrad_gd.train import add_train_arguments, run_train_command
+
+
+def _add_command(
+    commands: Any,
+    name: str,
+    summary: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+) -> None:
+    parser = commands.add_parser(name, help=summary, description=description)
+    add_arguments(parser)
+    parser.set_defaults(run=run)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -31,75 +46,45 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser(
+    command = functools.partial(_add_command, commands)
+    command(
         "demo",
-        help="the tutorial's parts 1-4: gradients by hand and automatic, explained, trained",
-        description=(
-            "Run the networks of the gradient-descent tutorial, parts 1-4: for each, the "
-            "gradient derived by hand beside the automatic one, the published code's "
-            "variant beside the correct one, the chain rule written out (part 1, part 3), "
-            "and a gradient-descent run with its final prediction against the target."
-        ),
+        "the tutorial's parts 1-4: gradients by hand and automatic, explained, trained",
+        "Run the networks of the gradient-descent tutorial, parts 1-4: for each, the "
+        "gradient derived by hand beside the automatic one, the published code's variant "
+        "beside the correct one, the chain rule written out (part 1, part 3), and a "
+        "gradient-descent run with its final prediction against the target.",
+        add_demo_arguments,
+        run_demo_command,
     )
-    add_demo_arguments(demo)
-    demo.set_defaults(run=run_demo_command)
-
-    formula = commands.add_parser(
+    command(
         "grad",
-        help="the value and gradient of a formula typed as text",
-        description=(
-            "Print the value of EXPR and its derivative with respect to each variable. "
-            "EXPR uses numbers, variable names, + - * / **, and the functions "
-            f"{', '.join(sorted(FUNCTIONS))}; it is parsed, never run as Python. "
-            "An EXPR that starts with '-' needs a space in front (' -x') or must come "
-            "last, after '--'."
-        ),
+        "the value and gradient of a formula typed as text",
+        "Print the value of EXPR and its derivative with respect to each variable. EXPR "
+        "uses numbers, variable names, + - * / **, and the functions "
+        f"{', '.join(sorted(FUNCTIONS))}; it is parsed, never run as Python. An EXPR that "
+        "starts with '-' needs a space in front (' -x') or must come last, after '--'.",
+        add_grad_arguments,
+        run_grad_command,
     )
-    formula.add_argument("expr", metavar="EXPR", help='a formula, e.g. "sigmoid(w*x) - t"')
-    formula.add_argument(
-        "--at", action="append", default=[], metavar="NAME=NUMBER,...",
-        help="the value of every variable, e.g. w=0.5,x=0.1,t=0.3 (may repeat)",
-    )  # fmt: skip
-    formula.add_argument(
-        "--wrt", action="append", metavar="NAME,...",
-        help="differentiate with respect to these variables only (default: all)",
-    )  # fmt: skip
-    formula.add_argument(
-        "--explain", action="store_true",
-        help="also print the chain rule of each derivative, factor by factor",
-    )  # fmt: skip
-    formula.add_argument(
-        "--dot", metavar="FILE",
-        help="write the computation graph: DOT text for .dot/.gv, an image for .svg/.png/.pdf "
-        "(needs Graphviz)",
-    )  # fmt: skip
-    formula.set_defaults(
-        run=lambda args: grad_command(args.expr, args.at, args.wrt, args.explain, args.dot)
-    )
-
-    train = commands.add_parser(
+    command(
         "train",
-        help="train a small network on a built-in data set (two moons, XOR)",
-        description=(
-            "Train an MLP (hidden layers as given, one linear output) on a generated data "
-            "set; print progress, the final loss and the accuracy; optionally save the "
-            "parameters as JSON and plot the loss curve and the decision boundary."
-        ),
+        "train a small network on a built-in data set (two moons, XOR)",
+        "Train an MLP (hidden layers as given, one linear output) on a generated data set; "
+        "print progress, the final loss and the accuracy; optionally save the parameters "
+        "as JSON and plot the loss curve and the decision boundary.",
+        add_train_arguments,
+        run_train_command,
     )
-    add_train_arguments(train)
-    train.set_defaults(run=run_train_command)
-
-    codegen = commands.add_parser(
+    command(
         "codegen",
-        help="print the Python that compile generates for a tutorial network",
-        description=(
-            "Trace a network of the tutorial series once and print the straight-line "
-            "Python that compile generates from it: the forward pass, one line per op, "
-            "then the reverse pass, the chain rule written out by the rule table."
-        ),
+        "print the Python that compile generates for a tutorial network",
+        "Trace a network of the tutorial series once and print the straight-line Python "
+        "that compile generates from it: the forward pass, one line per op, then the "
+        "reverse pass, the chain rule written out by the rule table.",
+        add_codegen_arguments,
+        run_codegen_command,
     )
-    add_codegen_arguments(codegen)
-    codegen.set_defaults(run=run_codegen_command)
     return parser
 
 

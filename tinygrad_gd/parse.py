@@ -33,25 +33,27 @@ left to right (``.variables``); they may also be passed by name.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import inspect
 import math
 import numbers
-import sys
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
 
+from tinygrad_gd._checks import UsageError
 from tinygrad_gd.explain import explain
 from tinygrad_gd.ops import ADD, DIV, MUL, NEG, OPS, POW, SUB, Op, power
 from tinygrad_gd.symbolic import Expr, number_text
 from tinygrad_gd.value import Value
-from tinygrad_gd.viz import write_graph
+from tinygrad_gd.viz import GraphvizError, write_graph
 
 __all__ = [
-    "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Formula", "grad_command", "parse",
+    "FUNCTIONS", "MAX_DEPTH", "MAX_EXPONENT", "MAX_LENGTH", "Formula", "add_grad_arguments",
+    "grad_command", "parse", "run_grad_command",
     "parse_point",
 ]  # fmt: skip
 
@@ -377,6 +379,48 @@ def parse_point(text: str | Iterable[str], variables: Iterable[str]) -> dict[str
     return {name: values[name] for name in wanted}
 
 
+def add_grad_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tinygrad-gd grad``.
+
+    >>> parser = argparse.ArgumentParser(prog="grad")
+    >>> add_grad_arguments(parser)
+    >>> parser.parse_args(["w * x", "--at", "w=2,x=3"]).at
+    ['w=2,x=3']
+    """
+    parser.add_argument("expr", metavar="EXPR", help='a formula, e.g. "sigmoid(w*x) - t"')
+    parser.add_argument(
+        "--at", action="append", default=[], metavar="NAME=NUMBER,...",
+        help="the value of every variable, e.g. w=0.5,x=0.1,t=0.3 (may repeat)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wrt", action="append", metavar="NAME,...",
+        help="differentiate with respect to these variables only (default: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--explain", action="store_true",
+        help="also print the chain rule of each derivative, factor by factor",
+    )  # fmt: skip
+    parser.add_argument(
+        "--dot", metavar="FILE",
+        help="write the computation graph: DOT text for .dot/.gv, an image for .svg/.png/.pdf "
+        "(needs Graphviz)",
+    )  # fmt: skip
+
+
+def run_grad_command(args: argparse.Namespace) -> int:
+    """``tinygrad-gd grad`` with parsed options; bad input is a :class:`UsageError`.
+
+    >>> args = argparse.Namespace(expr="x ** 2", at=["x=3"], wrt=None, explain=False, dot=None)
+    >>> run_grad_command(args)
+    formula  x ** 2
+    at       x = 3.0
+    value    9.0
+    d/dx     6.0
+    0
+    """
+    return grad_command(args.expr, args.at, args.wrt, args.explain, args.dot)
+
+
 def grad_command(
     expr: str,
     at: Iterable[str] = (),
@@ -384,14 +428,15 @@ def grad_command(
     chain: bool = False,
     graph_file: str | None = None,
 ) -> int:
-    """``tinygrad-gd grad``: print a formula's value and gradient at a point.
+    """Print a formula's value and gradient at a point; return the exit status 0.
 
     ``at`` holds ``NAME=NUMBER`` lists for every variable; ``wrt`` the
     variables to differentiate with respect to (default: all). ``chain``
     also prints the chain rule of each derivative (:func:`~tinygrad_gd.explain.explain`);
     ``graph_file`` receives the graph (:func:`~tinygrad_gd.viz.write_graph`:
     DOT text for ``.dot``, an image for ``.svg``/``.png`` with Graphviz).
-    Returns the exit status: 0, or 2 after a one-line message on standard error.
+    Bad input raises :class:`UsageError`, which the command line prints in one
+    line with exit status 2.
 
     >>> grad_command("(sigmoid(w*x) - t) ** 2", ["w=0.5,x=0.1,t=0.3"], ["w"])
     formula  (sigmoid(w * x) - t) ** 2
@@ -404,28 +449,30 @@ def grad_command(
         formula = parse(expr)
         point = _for_option("--at", parse_point, list(at), formula.variables)
         chosen = _for_option("--wrt", _choose, wrt, formula.variables)
-        leaves = {name: Value(number, label=name) for name, number in point.items()}
-        output = _as_node(formula(**leaves))
-        if output.op is not None:  # a formula that is one variable keeps its name
-            output.label = _fresh_name("f", formula.variables)
-        output.backward()  # fills every node's grad, which the graph file shows
-        derivatives = [leaves[name].grad for name in chosen]
-        rows = [
-            ("formula", str(formula)),
-            ("at", ", ".join(f"{name} = {number!r}" for name, number in point.items()) or "-"),
-            ("value", repr(output.data)),
-            *((f"d/d{name}", repr(d)) for name, d in zip(chosen, derivatives, strict=True)),
-        ]
-        width = max(len(label) for label, _ in rows) + 2
-        report = [f"{label:<{width}}{text}".rstrip() for label, text in rows]
-        if chain:
-            report += [f"\n{explain(output, leaves[name])}" for name in chosen]
-        if graph_file is not None:
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    leaves = {name: Value(number, label=name) for name, number in point.items()}
+    output = _as_node(formula(**leaves))
+    if output.op is not None:  # a formula that is one variable keeps its name
+        output.label = _fresh_name("f", formula.variables)
+    output.backward()  # fills every node's grad, which the graph file shows
+    derivatives = [leaves[name].grad for name in chosen]
+    rows = [
+        ("formula", str(formula)),
+        ("at", ", ".join(f"{name} = {number!r}" for name, number in point.items()) or "-"),
+        ("value", repr(output.data)),
+        *((f"d/d{name}", repr(d)) for name, d in zip(chosen, derivatives, strict=True)),
+    ]
+    width = max(len(label) for label, _ in rows) + 2
+    report = [f"{label:<{width}}{text}".rstrip() for label, text in rows]
+    if chain:
+        report += [f"\n{explain(output, leaves[name])}" for name in chosen]
+    if graph_file is not None:
+        try:
             written = _for_option("--dot", write_graph, output, graph_file)
-            report.append(f"graph written to {written}")
-    except (ValueError, OSError, RuntimeError) as error:  # bad input, or the file
-        print(f"tinygrad-gd grad: error: {error}", file=sys.stderr)
-        return 2
+        except (ValueError, OSError, GraphvizError) as error:  # the file, or Graphviz
+            raise UsageError(str(error)) from None
+        report.append(f"graph written to {written}")
     print("\n".join(report))
     return 0
 
