@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tinygrad_gd import AnomalyError, Value, detect_anomaly, grad, gradients
-from tinygrad_gd.ops import ADD, DIV, MUL, NEG, POW, Op, power
+from tinygrad_gd.ops import ADD, DIV, MUL, NEG, POW, Op, number_text, power
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import graph_mode, reverse_topological_order
 
@@ -207,4 +207,47 @@ def test_a_flow_that_overflows_as_a_product_names_its_op() -> None:
     assert str(caught.value).startswith(
         "backward through mul(1e-300, 1e+200): the gradient for operand 1e-300 is inf "
         "(local partial 1e+200, incoming gradient 1e+200)"
+    )
+
+
+def test_an_overflowing_sum_names_its_leaf_and_the_lines_of_three_uses() -> None:
+    x = Value(1e-10, label="x")
+    with detect_anomaly():
+        uses = [x * 1e308 for _ in range(4)]  # each flow into x is 1e308, their sum inf
+        y = uses[0] + uses[1] + uses[2] + uses[3]
+        with pytest.raises(AnomalyError) as caught:
+            y.backward()
+    message = str(caught.value)
+    assert message.startswith(
+        "backward: the gradients flowing into the leaf x = 1e-10 from its 4 uses sum to inf"
+    )
+    assert message.count("\n  made at ") == 3
+
+
+# -- arithmetic keeps operand order; numbers print exactly ----------------------------------
+
+
+def test_reflected_add_and_mul_keep_the_number_first() -> None:
+    x = Value(3.0)
+    assert [p.data for p in (2.0 + x).parents] == [2.0, 3.0]
+    assert [p.data for p in (2.0 * x).parents] == [2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [(-0.0, "-0.0"), (0.0, "0"), (-3.0, "-3"), (1e15, "1000000000000000"), (1e16, "1e+16"),
+     (1e20, "1e+20"), (0.1, "0.1")],
+)  # fmt: skip
+def test_number_text_prints_whole_numbers_as_ints_while_short_and_signed(
+    x: float, text: str
+) -> None:
+    assert number_text(x) == text
+    assert float(text) == x and math.copysign(1, float(text)) == math.copysign(1, x)
+
+
+def test_an_int_too_large_for_a_float_shows_its_first_twenty_digits() -> None:
+    with pytest.raises(OverflowError) as caught:
+        Value(10**400)
+    assert str(caught.value) == (
+        "the number 10000000000000000000... (401 digits) is too large for a float"
     )
