@@ -251,3 +251,9 @@ def test_an_int_too_large_for_a_float_shows_its_first_twenty_digits() -> None:
     assert str(caught.value) == (
         "the number 10000000000000000000... (401 digits) is too large for a float"
     )
+
+
+def test_gradients_takes_any_iterable_of_values() -> None:
+    a, b = Value(2.0), Value(3.0)
+    assert gradients(a * b, (x for x in [a, b])) == (3.0, 2.0)  # a generator
+    assert gradients(a * b, [a, b]) == gradients(a * b, (a, b)) == (3.0, 2.0)
