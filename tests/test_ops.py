@@ -286,3 +286,9 @@ def test_partials_at_numbers_give_ieee_results_where_floats_raise(
 ) -> None:
     # d(a/b)/da = 1/b and d(a/b)/db = -(a/b)/b; d(x**0.5)/dx = 0.5 x**-0.5.
     assert op.partials_at(*operands) == expected
+
+
+def test_ops_on_python_ints_compute_floats() -> None:
+    # 10**400 / 10**399 would overflow as Python ints turned floats only at the end.
+    assert ADD(2, 3) == 5.0 and type(ADD(2, 3)) is float
+    assert type(TANH(0)) is float and DIV(1, 4) == 0.25

@@ -97,12 +97,12 @@ class Op:
         result itself through its class's ``apply(op, *operands)``; that is how
         ``Value`` records a node and how a symbolic expression prints one.
 
-        >>> EXP(0.0), EXP(np.array([0.0, 1000.0]))
-        (1.0, array([ 1., inf]))
+        >>> EXP(0.0), EXP(np.array([0.0, 1000.0])), ADD(2, 3)
+        (1.0, array([ 1., inf]), 5.0)
         """
-        numpy_scalars = False
+        convert = False
         for operand in operands:
-            if isinstance(operand, (int, float)):
+            if type(operand) is float:
                 continue
             if isinstance(operand, np.ndarray):
                 with np.errstate(all="ignore"):
@@ -115,8 +115,8 @@ class Op:
                         f"got {type(operand).__name__}: {operand!r}"
                     )
                 return apply(self, *operands)
-            numpy_scalars = True  # np.float32, np.int64: numbers, but not Python's
-        return self.evaluate(*map(float, operands) if numpy_scalars else operands)
+            convert = True  # an int, np.float32, np.int64: numbers, computed as floats
+        return self.evaluate(*map(float, operands) if convert else operands)
 
     def format(self, *operands: str) -> str:
         """The op written out with already-printed operands.
