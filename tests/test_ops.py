@@ -289,6 +289,6 @@ def test_partials_at_numbers_give_ieee_results_where_floats_raise(
 
 
 def test_ops_on_python_ints_compute_floats() -> None:
-    # 10**400 / 10**399 would overflow as Python ints turned floats only at the end.
+    # As in a Value, where every number becomes a float first.
     assert ADD(2, 3) == 5.0 and type(ADD(2, 3)) is float
     assert type(TANH(0)) is float and DIV(1, 4) == 0.25
