@@ -350,9 +350,8 @@ class Value:
         >>> x.grad
         8.0
         """
-        with adjoints(self) as order:
-            for node in order:
-                node.grad += node._adjoint
+        with adjoints(self, into_grad=True):
+            pass  # leaving the block adds each adjoint into its node's .grad
 
 
 class TracingError(TypeError):
@@ -526,7 +525,8 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
     every adjoint is 0.0, so a pass needs no setting up and a node the root
     does not depend on reads 0.0. With ``create_graph`` the partials are
     evaluated on the nodes themselves, so adjoints are Values with a graph of
-    their own.
+    their own. With ``into_grad``, leaving the block without an error adds
+    each adjoint into its node's ``.grad`` (that is ``backward``).
 
     >>> x = Value(3.0)
     >>> with adjoints(x * x) as order:
@@ -536,10 +536,10 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
     0.0
     """
 
-    __slots__ = ("create_graph", "order", "root")
+    __slots__ = ("create_graph", "into_grad", "order", "root")
 
-    def __init__(self, root: Value, create_graph: bool = False) -> None:
-        self.root, self.create_graph = root, create_graph
+    def __init__(self, root: Value, create_graph: bool = False, into_grad: bool = False) -> None:
+        self.root, self.create_graph, self.into_grad = root, create_graph, into_grad
         self.order: list[Value] = []
 
     def __enter__(self) -> list[Value]:
@@ -560,13 +560,21 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
             if anomaly:
                 _check_gradients(self.order)
         except BaseException:
-            self.__exit__()
+            self._release(into_grad=False)
             raise
         return self.order
 
-    def __exit__(self, *exc_info: object) -> None:
-        for node in self.order:
-            node._adjoint = 0.0
+    def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
+        self._release(into_grad=self.into_grad and error_type is None)
+
+    def _release(self, into_grad: bool) -> None:
+        if into_grad:
+            for node in self.order:  # one loop: add to .grad and rest the adjoint
+                node.grad += node._adjoint
+                node._adjoint = 0.0
+        else:
+            for node in self.order:
+                node._adjoint = 0.0
         _walking.release()
 
 
