@@ -272,7 +272,7 @@ def _network(example: Example) -> str:
 
 def _weights_text(weights: tuple[Array, ...]) -> str:
     if len(weights) == 1:
-        return "w = " + np.array2string(weights[0], precision=4, separator=", ")
+        return "w = [" + ", ".join(f"{w:.4g}" for w in weights[0]) + "]"
     hidden, output = weights
     return f"w_hidden {hidden.shape[0]}×{hidden.shape[1]}, w_output {output.shape[0]}"
 
