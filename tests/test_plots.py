@@ -8,14 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from matplotlib.axes import Axes
 
-pytest.importorskip("matplotlib")
-
-from matplotlib.axes import Axes  # noqa: E402
-
-from tinygrad_gd import data, plots  # noqa: E402
-from tinygrad_gd.nn import MLP, HingeLoss, Neuron  # noqa: E402
-from tinygrad_gd.train import History  # noqa: E402
+from tinygrad_gd import data, plots
+from tinygrad_gd.nn import MLP, HingeLoss, Neuron
+from tinygrad_gd.train import History
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
