@@ -13,6 +13,7 @@ import ast
 import importlib
 import itertools
 import math
+import re
 import subprocess
 import sys
 from typing import Any
@@ -291,6 +292,14 @@ def test_a_branch_or_read_of_a_traced_value_raises_a_tracing_error(f: Any) -> No
         compiled(1.0)
 
 
+def test_data_read_while_tracing_is_nan_as_documented() -> None:
+    # .data is a plain slot, not guarded: docs/compile.md says a traced value holds nan.
+    seen: list[float] = []
+    compiled = compile(lambda x: (seen.append((x * 2.0).data), x * 2.0)[1])
+    assert compiled(3.0) == (6.0, 2.0)
+    assert len(seen) == 1 and math.isnan(seen[0])
+
+
 def test_branch_free_forms_compile() -> None:
     absolute = compile(lambda x: x.relu() + (-x).relu())
     assert absolute(-3.0) == (3.0, -1.0)
@@ -346,6 +355,18 @@ def test_source_is_python_and_holds_only_generated_names() -> None:
     assert "x_2 = " in source  # the label x, made unique
     value, gradient = compiled(0.3, 0.7)
     assert (value, gradient) == value_and_grad(f, (0, 1))(0.3, 0.7)
+
+
+def test_an_op_made_outside_the_rule_table_is_refused(tmp_path: Any) -> None:
+    witness = tmp_path / "written"
+    injected = f"open({str(witness)!r}, 'w')"  # what the notation would run, were it written
+    mine = Op("mine\n    x = 42.0", 1, abs, abs, lambda a, out: (1.0,), injected + " or {0}")
+    assert value_and_grad(lambda x: Value.apply(mine, x) * 2.0)(-1.5) == (3.0, 2.0)  # eager: fine
+    compiled = compile(lambda x: Value.apply(mine, x) * 2.0)
+    with pytest.raises(TypeError, match=re.escape("the op 'mine\\n    x = 42.0' is not one")):
+        compiled(-1.5)
+    assert not witness.exists()
+    assert compile(lambda x: x ** 3.0)(2.0) == (8.0, 12.0)  # power rows are rows
 
 
 def test_generated_code_runs_without_builtins() -> None:

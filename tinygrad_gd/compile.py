@@ -52,7 +52,7 @@ import numpy as np
 from tinygrad_gd._checks import UsageError, parameter_names
 from tinygrad_gd._checks import function_name as _name
 from tinygrad_gd.autodiff import _check_argnums, _is_position, _resolve, value_and_grad
-from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op
+from tinygrad_gd.ops import ADD, DIV, MUL, OPS, SUB, Op, is_row
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import TracingError, Value, graph_mode, reverse_topological_order
 
@@ -720,6 +720,13 @@ class _Writer:
             self.values[node] = Expr(self.inputs[node])
             self.named[node] = self.inputs[node]
             return
+        if op is not None and not is_row(op):
+            # Only rows reach the generated code: an op made elsewhere has a notation
+            # and a name nobody checked, and no function in the code's namespace.
+            raise TypeError(
+                f"compile writes only the rule table's ops (tinygrad_gd.ops); "
+                f"the op {op.name!r} is not one of them"
+            )
         operands = [self.values[parent] for parent in node.parents]
         if op is None or all(isinstance(v, float) for v in operands):
             self._write_constant(node)

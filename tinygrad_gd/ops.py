@@ -28,7 +28,6 @@ a user sees ``inf`` or ``nan``, never a bare "math domain error".
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import operator
@@ -40,8 +39,8 @@ import numpy as np
 
 __all__ = [
     "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
-    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "number_text",
-    "power",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "is_row",
+    "number_text", "power",
 ]  # fmt: skip
 
 _exp = math.exp  # a global name: the sigmoid runs in every tutorial step
@@ -252,11 +251,25 @@ def power(n: float) -> Op:
     >>> power(-1).evaluate(0.0), power(2) is power(2.0)
     (inf, True)
     """
-    return _power(float(n))
+    n = float(n)
+    row = _POWER_ROWS.get(n)
+    if row is None:
+        row = _POWER_ROWS[n] = _power_row(n)
+        _ROWS.add(row)
+    return row
 
 
-@functools.cache
-def _power(n: float) -> Op:
+def is_row(op: Op) -> bool:
+    """Whether ``op`` is a row of this table: a fixed row or a power row, not an op
+    made elsewhere (the compiler writes only rows into the code it runs).
+
+    >>> is_row(SIGMOID), is_row(power(3)), is_row(Op("mine", 1, abs, abs, abs, "mine({0})"))
+    (True, True, False)
+    """
+    return op in _ROWS
+
+
+def _power_row(n: float) -> Op:
     derivative: Callable[..., tuple[Any, ...]]
     if n == 0.0:
         derivative = lambda a, out: (0.0,)  # noqa: E731  (x**0 is flat, even at 0)
@@ -285,3 +298,7 @@ OPS: tuple[Op, ...] = (
     SQRT, SIN, COS,
 )  # fmt: skip
 """Every fixed row of the table; :func:`power` makes the rows x**n on demand."""
+
+# One power row per exponent, made on demand; keyed by float, so power(2) is power(2.0).
+_POWER_ROWS: dict[float, Op] = {}
+_ROWS: set[Op] = set(OPS)  # ops hash by identity (eq=False): a look-alike is not a row
