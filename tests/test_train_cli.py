@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +39,59 @@ def test_xor_trains_to_full_accuracy_in_a_subprocess() -> None:
     assert lines[0].startswith("xor: 4 samples; MLP(2, [4, 1], activation=['relu', 'linear']")
     assert sum(line.startswith("epoch ") for line in lines) == 10
     assert re.fullmatch(r"final loss \S+, accuracy 100\.0%", lines[-1])
+
+
+def run_on_a_terminal(*arguments: str) -> tuple[int, str]:
+    """Run the command with stdout and stderr on one pseudo-terminal, as in a shell.
+
+    Returns the exit status and everything the terminal received.
+    """
+    controller, terminal = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tinygrad_gd", "train", *arguments],
+            stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal,
+        )  # fmt: skip
+    finally:
+        os.close(terminal)  # else reading never ends: this process would hold it open
+    received = bytearray()
+    try:
+        while select.select([controller], [], [], 120)[0]:  # a hung run fails, not hangs
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # Linux: EIO once the program has closed the terminal
+                break
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        os.close(controller)
+    return process.wait(timeout=120), received.decode()
+
+
+def screen_lines(received: str) -> list[str]:
+    """The lines a terminal shows: after a \\r, text overwrites the line from its start."""
+    lines = []
+    for raw in received.split("\n"):
+        shown = ""
+        for part in raw.split("\r"):
+            shown = part + shown[len(part) :]
+        lines.append(shown.rstrip())
+    return lines
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_on_a_terminal_the_progress_bar_never_shares_a_line_with_an_epoch_line() -> None:
+    status, received = run_on_a_terminal("--dataset", "xor", "--hidden", "4", "--epochs", "3")
+    assert status == 0, received
+    bar = re.compile(r"\[[#.]+\] epoch")
+    assert bar.search(received)  # standard error is a terminal: the bar was drawn
+    lines = screen_lines(received)
+    mixed = [line for line in lines if bar.search(line) and re.search(r"epoch \d+  loss", line)]
+    assert mixed == []
+    assert [line[:9] for line in lines if line.startswith("epoch ")] == [
+        "epoch 1  ", "epoch 2  ", "epoch 3  "
+    ]  # fmt: skip
 
 
 def test_moons_saves_a_loadable_model_and_plots_in_a_subprocess(tmp_path: Path) -> None:

@@ -275,7 +275,7 @@ def fit(
     compute = make_step(plan.model, plan.loss, plan.model.parameters())
     history = History(metrics={name: [] for name in plan.metrics})
     with LiveLine(sys.stderr, enabled=plan.progress) as line:
-        callbacks = [_ProgressBar(line, plan), *plan.callbacks]
+        callbacks = [_ProgressBar(line, plan.epochs, plan.steps_per_epoch), *plan.callbacks]
         for epoch in range(1, plan.epochs + 1):
             history.epochs = epoch
             for batch, end_of_epoch in plan.batches():
@@ -412,10 +412,10 @@ def _stop_before_update(loss: float, target_loss: float | None) -> str | None:
 class _ProgressBar:
     """The callback that draws ``fit``'s progress: bar, epoch, step, loss and metrics."""
 
-    def __init__(self, line: LiveLine, plan: _Plan) -> None:
+    def __init__(self, line: LiveLine, epochs: int, steps_per_epoch: int) -> None:
         self.line = line
-        self.epochs = plan.epochs
-        self.total_steps = plan.epochs * plan.steps_per_epoch
+        self.epochs = epochs
+        self.total_steps = epochs * steps_per_epoch
 
     def __call__(self, report: StepReport) -> None:
         if not self.line.enabled:  # spare the formatting when nothing is drawn
@@ -647,24 +647,36 @@ def run_train_command(args: argparse.Namespace) -> int:
     )
     print(f"{args.dataset}: {len(X)} samples; {model!r}; {loss!r}; {optimizer!r}")
     every = max(1, args.epochs // 10)
+    # fit's own bar (on standard error) would stay drawn when an epoch line (on
+    # standard output) is printed after it, and on a terminal the two would share
+    # one line. So the command draws the bar on a live line it owns, as demo does,
+    # and erases it before each line it prints.
+    live = LiveLine(sys.stderr)
+    batch_size = len(X) if args.batch_size is None else args.batch_size
+    progress = _ProgressBar(live, args.epochs, math.ceil(len(X) / batch_size))
 
     def report_epoch(report: StepReport) -> None:
         if report.end_of_epoch and report.epoch % every == 0:
             values = "".join(f"  {name} {value:.4g}" for name, value in report.metrics.items())
+            live.clear()
             print(f"epoch {report.epoch:>{len(str(args.epochs))}}  loss {report.loss:.4g}{values}")
 
-    history = fit(
-        model,
-        X,
-        y,
-        loss=loss,
-        optimizer=optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=rng,
-        callbacks=[report_epoch],
-        compile=args.compile,
-    )
+    try:
+        history = fit(
+            model,
+            X,
+            y,
+            loss=loss,
+            optimizer=optimizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=rng,
+            callbacks=[progress, report_epoch],
+            progress=False,
+            compile=args.compile,
+        )
+    finally:
+        live.clear()  # the bar is transient: what follows starts at the left margin
     if history.stop_reason:
         print(f"stopped early: {history.stop_reason}")
     final = evaluate(model, X, y, loss)
