@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,34 @@ def test_demo_runs_all_parts_in_a_fresh_interpreter(tmp_path: Path) -> None:
     for name in [*names, "part 4, 5 hidden", "part 4, 8 hidden"]:
         row = next(line for line in summary if line.startswith(f"  {name}  "))
         assert " ok " in row and "FAIL" in row  # hand = automatic; the published code differs
+
+
+def installed_script() -> Path:
+    """The ``tinygrad-gd`` console script of this interpreter's environment, else on PATH."""
+    for name in ("tinygrad-gd", "tinygrad-gd.exe"):
+        beside = Path(sys.executable).with_name(name)
+        if beside.is_file():
+            return beside
+    found = shutil.which("tinygrad-gd")
+    if found is None:
+        pytest.fail(
+            f"the tinygrad-gd console script is neither next to {sys.executable} nor on PATH; "
+            'install the package first: pip install ".[test]"'
+        )
+    return Path(found)
+
+
+def test_the_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(installed_script()), "demo", "--part", "1", "--iterations", "0"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    heading = lines.index("dE/dw by hand (the tutorial's g-factors) and by reverse mode:")
+    assert lines[heading + 1].split()[:3] == ["parameter", "manual", "automatic"]
+    gradient = f"{part_one_gradient(SEED_0_WEIGHT):.10g}"
+    assert lines[heading + 2] == f"  w[0]       {gradient}  {gradient}  0.0e+00   0.0e+00   ok"
 
 
 def test_part_one_trains_as_plain_arithmetic_does() -> None:
