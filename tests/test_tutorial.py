@@ -208,6 +208,27 @@ def test_published_hidden_layer_uses_the_updated_output_weights() -> None:
         t.published_hidden_layer_gradients(x, wh, wo, target, "fast")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("example", [t.PART4_FIVE, t.PART4_EIGHT], ids=lambda e: e.name)
+def test_the_published_part_four_weights_are_refused_by_numpy(example: t.Example) -> None:
+    """Part 4's generic code nests both layers in one ``numpy.array``; numpy >= 1.24 refuses.
+
+    The hidden weights are (inputs, hidden), the output weights (hidden,): a
+    ragged nesting, which older numpy kept as an object array. The library
+    takes the two layers as separate arrays instead.
+    """
+    rng = np.random.default_rng(0)
+    w_hidden = rng.random((len(example.x), example.hidden))
+    w_output = rng.random(example.hidden)
+    with pytest.raises(ValueError, match="inhomogeneous shape"):
+        np.array([w_hidden, w_output])
+    hidden, output = t.hidden_layer_gradients(example.x, w_hidden, w_output, example.target)
+    expected_hidden, expected_output = hidden_by_hand(
+        list(example.x), w_hidden.tolist(), w_output.tolist(), example.target
+    )
+    np.testing.assert_allclose(hidden, expected_hidden, rtol=1e-12)
+    np.testing.assert_allclose(output, expected_output, rtol=1e-12)
+
+
 # -- batches, training ---------------------------------------------------------------------
 
 
