@@ -158,3 +158,23 @@ def test_dot_that_cannot_be_written_is_one_line_and_status_2(
     status, out, err = run(capsys, "w * x", "--at", "w=0.5,x=4", "--dot", str(tmp_path / name))
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize(
+    ("expr", "limit"),
+    [
+        ("*".join(["x"] * 61), "1,890 local factors in all, more than max_factors=1000"),
+        ("+".join(["x"] * 199), "sums over 199 paths, more than max_paths=100"),
+    ],
+    ids=["factors", "paths"],
+)
+def test_explain_beyond_its_limits_is_one_line_and_status_2(
+    capsys: pytest.CaptureFixture[str], expr: str, limit: str
+) -> None:
+    status, out, err = run(capsys, expr, "--at", "x=1", "--explain")
+    assert status == 2 and out == ""  # like every bad input: nothing half-printed
+    assert err.count("\n") == 1 and err.startswith("tinygrad-gd grad: error: --explain: ")
+    assert limit in err
+    assert "the value and gradient are fine without --explain" in err
+    status, out, _ = run(capsys, expr, "--at", "x=1")  # which the message promises
+    assert status == 0 and "d/dx" in out

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from tinygrad_gd._checks import UsageError
-from tinygrad_gd.explain import explain
+from tinygrad_gd.explain import PathLimitError, explain
 from tinygrad_gd.ops import ADD, DIV, MUL, NEG, OPS, POW, SUB, Op, power
 from tinygrad_gd.symbolic import Expr, number_text
 from tinygrad_gd.value import Value
@@ -436,7 +436,8 @@ def grad_command(
     ``graph_file`` receives the graph (:func:`~tinygrad_gd.viz.write_graph`:
     DOT text for ``.dot``, an image for ``.svg``/``.png`` with Graphviz).
     Bad input raises :class:`UsageError`, which the command line prints in one
-    line with exit status 2.
+    line with exit status 2; so does ``chain`` for a chain rule too long for
+    :func:`~tinygrad_gd.explain.explain` to write out. Nothing is printed then.
 
     >>> grad_command("(sigmoid(w*x) - t) ** 2", ["w=0.5,x=0.1,t=0.3"], ["w"])
     formula  (sigmoid(w * x) - t) ** 2
@@ -466,7 +467,14 @@ def grad_command(
     width = max(len(label) for label, _ in rows) + 2
     report = [f"{label:<{width}}{text}".rstrip() for label, text in rows]
     if chain:
-        report += [f"\n{explain(output, leaves[name])}" for name in chosen]
+        try:
+            report += [f"\n{explain(output, leaves[name])}" for name in chosen]
+        except PathLimitError as error:  # too many paths to print; the numbers are still right
+            limit = str(error).removeprefix("explain: ").partition(";")[0]
+            raise UsageError(
+                f"--explain: cannot write out the chain rule: {limit}; "
+                "the value and gradient are fine without --explain"
+            ) from None
     if graph_file is not None:
         try:
             written = _for_option("--dot", write_graph, output, graph_file)
