@@ -232,3 +232,22 @@ def test_betas_may_be_any_pair_and_numpy_numbers_count() -> None:
     schedule = StepDecay(np.float64(1.0), step_size=np.int64(2), gamma=0.5)
     assert [schedule(k) for k in range(4)] == [1.0, 1.0, 0.5, 0.5]
     assert repr(schedule) == "StepDecay(lr=1.0, step_size=2, gamma=0.5)"
+
+
+@pytest.mark.parametrize(
+    ("make", "shown"),
+    [
+        (lambda p: SGD(p, lr=0.1), "SGD(2 parameters, lr=0.1)"),
+        (lambda p: SGD(p, lr=0.1, momentum=0.9), "SGD(2 parameters, lr=0.1, momentum=0.9)"),
+        (
+            lambda p: SGD(p, 0.1, 0.5, nesterov=True, weight_decay=0.01),
+            "SGD(2 parameters, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.01)",
+        ),
+        (lambda p: Adam(p, weight_decay=0.5), "Adam(2 parameters, lr=0.001, weight_decay=0.5)"),
+    ],
+)
+def test_the_repr_shows_every_setting_that_is_not_its_default(
+    make: Callable[[list[Value]], Optimizer], shown: str
+) -> None:
+    """A printed optimizer tells how it updates: one with momentum does not read as plain SGD."""
+    assert repr(make([Value(1.0), Value(2.0)])) == shown

@@ -118,7 +118,9 @@ def test_sgd_with_momentum_and_minibatches(capsys: pytest.CaptureFixture[str]) -
     )  # fmt: skip
     out = capsys.readouterr().out
     assert status == 0
-    assert "BCEWithLogitsLoss(l2=0.0001); SGD(" in out and "accuracy 100.0%" in out
+    # The optimizer as printed names its momentum: an ignored --momentum shows.
+    assert "BCEWithLogitsLoss(l2=0.0001); SGD(33 parameters, lr=0.1, momentum=0.9)" in out
+    assert "accuracy 100.0%" in out
 
 
 @pytest.mark.parametrize(

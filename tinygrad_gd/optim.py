@@ -210,7 +210,22 @@ class Optimizer:
         self.buffers = loaded
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr!r})"
+        """As the constructor call, with every setting that is not its default.
+
+        >>> from tinygrad_gd import Value
+        >>> SGD([Value(1.0)], lr=0.1, weight_decay=0.01)
+        SGD(1 parameters, lr=0.1, weight_decay=0.01)
+        """
+        settings = "".join(f", {name}={value!r}" for name, value in self._settings().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr!r}{settings})"
+
+    def _settings(self) -> dict[str, object]:
+        """The settings besides ``lr`` that differ from their defaults, in the call's order.
+
+        Shown by the repr, so that a printed optimizer (``tinygrad-gd train``
+        prints its own) tells how it updates.
+        """
+        return {"weight_decay": self.weight_decay} if self.weight_decay else {}
 
 
 class SGD(Optimizer):
@@ -247,6 +262,18 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = momentum
         self.nesterov = nesterov
+
+    def _settings(self) -> dict[str, object]:
+        """Momentum and Nesterov when on, then the base settings.
+
+        >>> from tinygrad_gd import Value
+        >>> SGD([Value(1.0)], lr=0.1, momentum=0.9, nesterov=True)
+        SGD(1 parameters, lr=0.1, momentum=0.9, nesterov=True)
+        """
+        shown: dict[str, object] = {"momentum": self.momentum} if self.momentum else {}
+        if self.nesterov:
+            shown["nesterov"] = True
+        return {**shown, **super()._settings()}
 
     def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
         if not self.momentum:
