@@ -49,6 +49,15 @@ def test_wrt_picks_variables_and_at_may_repeat(capsys: pytest.CaptureFixture[str
     assert float(printed["d/dw"]) == pytest.approx(0.0106182320, abs=1e-10)  # the tutorial's
 
 
+def test_a_variable_may_be_called_self(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "self * x", "--at", "self=2,x=3")
+    assert status == 0
+    assert rows(out) == {
+        "formula": "self * x", "at": "self = 2.0, x = 3.0", "value": "6.0",
+        "d/dself": "3.0", "d/dx": "2.0",
+    }  # fmt: skip
+
+
 def test_a_formula_without_variables(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "2 ** 3 - 1")
     assert status == 0

@@ -42,6 +42,15 @@ def test_arguments_by_position_or_by_name() -> None:
     assert str(inspect.signature(f)) == "(a, b, c)"
 
 
+def test_any_variable_name_may_be_passed_by_name() -> None:
+    # Formula.__call__'s own parameter names must not capture a variable's name.
+    f = parse("self + args * kwargs")
+    assert f(self=1.0, args=2.0, kwargs=3.0) == f(1.0, 2.0, 3.0) == 7.0
+    assert grad(f)(1.0, 2.0, 3.0) == 1.0
+    with pytest.raises(TypeError, match="got two values for 'self'"):
+        f(1.0, 2.0, 3.0, self=1.0)
+
+
 def test_works_on_values_floats_ints_and_arrays() -> None:
     f = parse("x * x + 3 * y")
     assert f(2, 1) == 7.0 and isinstance(f(2, 1), float)
