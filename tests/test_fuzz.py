@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import math
 import operator
 import os
@@ -30,7 +31,7 @@ from strategies import POWER_EXPONENTS, Constant, Expression, Tree, Variable, ex
 
 from tinygrad_gd import Value, gradients, parse
 from tinygrad_gd.ops import OPS, Op, power
-from tinygrad_gd.parse import Formula
+from tinygrad_gd.parse import MAX_LENGTH, Formula
 from tinygrad_gd.value import graph_mode
 
 # -- arbitrary text at parse -------------------------------------------------------------
@@ -135,13 +136,26 @@ def _no_arguments() -> ast.arguments:
 syntax_trees = st.recursive(st.one_of(name_nodes, constants), extend, max_leaves=12)
 
 
+def _sum(*terms: ast.expr) -> ast.expr:
+    return functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms)
+
+
+HUGE = ast.Constant(10**400)  # 401 digits: five of them are past the length limit
+
+
 @given(syntax_trees)
+@example(_sum(*[HUGE] * 5))  # a formula, but too long
+@example(ast.Attribute(_sum(*[HUGE] * 5), "real", ast.Load()))  # too long, and forbidden
+@example(_sum(*[HUGE] * 4, ast.Attribute(ast.Name("x", ast.Load()), "real", ast.Load())))
 @settings(max_examples=300)
 def test_any_syntax_tree_parses_or_is_a_value_error(tree: ast.expr) -> None:
     text = ast.unparse(ast.fix_missing_locations(tree))
     before = state()
     outcome = parse_or_value_error(text)
     assert state() == before
+    if len(text) > MAX_LENGTH:  # refused whole, before it is read: there is no part to name
+        assert str(outcome) == f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}"
+        return
     forbidden = [
         node for node in ast.walk(ast.parse(text, mode="eval").body)
         if not isinstance(node, ALLOWED + (ast.operator, ast.unaryop))
