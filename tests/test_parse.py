@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import importlib
 import inspect
 import math
+from types import SimpleNamespace as Namespace
 from typing import Any
 
 import numpy as np
@@ -251,6 +253,29 @@ def test_nesting_deeper_than_the_limit() -> None:
         parse("(" * 300 + "x" + ")" * 300)
     with pytest.raises(ValueError, match="nests deeper"):
         parse("-" * (MAX_LENGTH - 1) + "x")  # well past the limit, still no RecursionError
+
+
+def test_nesting_too_deep_for_pythons_parser() -> None:
+    # Each "-(-" is several levels of CPython's parser: its stack runs out (MemoryError on
+    # 3.11) before the tokenizer counts 200 parentheses, and before our own depth check.
+    text = "-(-" * 500
+    with pytest.raises(ValueError) as caught:
+        parse(text)
+    assert str(caught.value) == f"formula nests too deeply to parse: {text[:40]!r}..."
+
+
+@pytest.mark.parametrize("error", [RecursionError, MemoryError])
+def test_nesting_too_deep_for_any_version_of_the_parser(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    def overflowing(*args: Any, **kwargs: Any) -> None:
+        raise error
+
+    # Only the parse module's view of ast: pytest itself needs the real ast.parse.
+    module = importlib.import_module("tinygrad_gd.parse")
+    monkeypatch.setattr(module, "ast", Namespace(parse=overflowing))
+    with pytest.raises(ValueError, match=r"^formula nests too deeply to parse: '\(x\)'\.\.\.$"):
+        parse("(x)")
 
 
 def test_over_long_text() -> None:
