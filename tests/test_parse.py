@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_gd import Value, detect_anomaly, grad, gradients, parse
+from tinygrad_gd import Value, detect_anomaly, grad, gradients, ops, parse
 from tinygrad_gd.parse import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, parse_point
 
 
@@ -116,6 +116,16 @@ def test_numbers_follow_ieee_arithmetic() -> None:
     assert parse("x + 1 / 0")(1.0) == math.inf
     assert math.isnan(parse("log(-1) * x")(1.0))
     assert parse("log(x)")(0.0) == -math.inf
+
+
+def test_an_exponent_of_minus_zero_is_x_to_the_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    # power() makes one row per exponent, keyed by the float, and -0.0 == 0.0: whichever
+    # came first named both. A fresh table makes x ** -0.0 come first, as in a new process.
+    monkeypatch.setattr(ops, "_POWER_ROWS", {})
+    monkeypatch.setattr(ops, "_ROWS", set(ops.OPS))
+    minus_zero = parse("x ** -0.0")
+    assert str(parse("x ** 0")) == str(minus_zero) == "x ** 0"
+    assert minus_zero(0.0) == 1.0 and grad(minus_zero)(0.0) == 0.0
 
 
 def test_str_prints_the_formula_canonically_and_reads_back() -> None:

@@ -250,8 +250,10 @@ def power(n: float) -> Op:
     (9.0, (-6.0,))
     >>> power(-1).evaluate(0.0), power(2) is power(2.0)
     (inf, True)
+    >>> power(-0.0) is power(0.0), power(-0.0).format("x")  # -0.0 == 0.0: one row, written 0
+    (True, 'x ** 0')
     """
-    n = float(n)
+    n = float(n) + 0.0  # -0.0 becomes 0.0: the rows are keyed by n, and -0.0 == 0.0
     row = _POWER_ROWS.get(n)
     if row is None:
         row = _POWER_ROWS[n] = _power_row(n)
