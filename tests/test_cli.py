@@ -6,6 +6,7 @@ these pin what every command shares.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,23 @@ def test_the_readme_and_ci_run_the_same_test_command() -> None:
     command = 'pip install ".[test]" && python -m pytest'
     assert f"\n    {command}\n" in readme
     assert f"run bash -c '{command}'" in (root / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_output_a_console_cannot_encode_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    # A Windows console's code page has no σ and no ← (which --explain prints).
+    environment = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    command = [sys.executable, "-m", "tinygrad_gd", "grad", "σ * x", "--at", "σ=1,x=2"]
+    done = subprocess.run(
+        [*command, "--explain"], capture_output=True, cwd=tmp_path, env=environment, timeout=60
+    )
+    assert done.returncode == 0 and done.stderr == b""
+    out = done.stdout.decode("cp1252")
+    assert "formula  \\u03c3 * x" in out and "path 1: f \\u2190 \\u03c3" in out
+    done = subprocess.run(
+        [*command[:-3], "σ.real"], capture_output=True, cwd=tmp_path, env=environment, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == b""
+    assert done.stderr.decode("cp1252") == (
+        "tinygrad-gd grad: error: attribute access is not allowed in a formula: "
+        "'\\u03c3.real' at column 1\n"
+    )

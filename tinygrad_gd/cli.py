@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Traceback (most recent call last):
     SystemExit: 0
     """
+    _escape_what_the_console_cannot_encode()
     args = _build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
@@ -102,6 +103,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tinygrad-gd {args.command}: error: {error}", file=sys.stderr)
         return 2
     return status
+
+
+def _escape_what_the_console_cannot_encode() -> None:
+    """Print what the console cannot encode escaped (σ as ``\\u03c3``), as on a Windows code page.
+
+    Standard output is strict by default, so printing such text raised
+    UnicodeEncodeError after the work was done. Streams that are not text files
+    (a StringIO, ``None`` under pythonw) and error handlers chosen by the
+    user (``PYTHONIOENCODING=cp1252:replace``) are left alone.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            reconfigure(errors="backslashreplace")
 
 
 if __name__ == "__main__":  # pragma: no cover
