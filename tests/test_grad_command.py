@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tinygrad_gd import viz
 from tinygrad_gd.cli import main
 from tinygrad_gd.parse import FUNCTIONS
 
@@ -157,8 +158,8 @@ def test_dot_writes_the_graph_with_its_gradients(
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("missing-folder/graph.dot", "cannot write"),
-        ("graph.jpeg", "cannot tell the format of"),
+        ("missing-folder/graph.dot", "cannot write"),  # an OSError
+        ("graph.jpeg", "render: cannot tell the format of"),  # a ValueError
     ],
 )
 def test_dot_that_cannot_be_written_is_one_line_and_status_2(
@@ -167,6 +168,19 @@ def test_dot_that_cannot_be_written_is_one_line_and_status_2(
     status, out, err = run(capsys, "w * x", "--at", "w=0.5,x=4", "--dot", str(tmp_path / name))
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and message in err
+    assert err.startswith("tinygrad-gd grad: error: --dot: ")  # like --at, --wrt, --explain
+
+
+def test_dot_without_graphviz_for_an_image_names_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_graphviz() -> str:
+        raise viz.GraphvizNotFoundError("the Graphviz program `dot` is not on the PATH")
+
+    monkeypatch.setattr(viz, "find_dot", no_graphviz)
+    status, out, err = run(capsys, "w", "--at", "w=1", "--dot", str(tmp_path / "graph.svg"))
+    assert status == 2 and out == ""
+    assert err == "tinygrad-gd grad: error: --dot: the Graphviz program `dot` is not on the PATH\n"
 
 
 @pytest.mark.parametrize(

@@ -478,9 +478,9 @@ def grad_command(
             ) from None
     if graph_file is not None:
         try:
-            written = _for_option("--dot", write_graph, output, graph_file)
-        except (ValueError, OSError, GraphvizError) as error:  # the file, or Graphviz
-            raise UsageError(str(error)) from None
+            written = write_graph(output, graph_file)
+        except (ValueError, OSError, GraphvizError) as error:  # the path, the file, Graphviz
+            raise UsageError(f"--dot: {error}") from None
         report.append(f"graph written to {written}")
     print("\n".join(report))
     return 0
