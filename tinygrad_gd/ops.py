@@ -252,8 +252,12 @@ def power(n: float) -> Op:
     (inf, True)
     >>> power(-0.0) is power(0.0), power(-0.0).format("x")  # -0.0 == 0.0: one row, written 0
     (True, 'x ** 0')
+    >>> power(float("nan")) is power(-float("nan"))  # not a new row per nan
+    True
     """
     n = float(n) + 0.0  # -0.0 becomes 0.0: the rows are keyed by n, and -0.0 == 0.0
+    if n != n:
+        n = math.nan  # one nan object: a dict finds a nan key only by identity
     row = _POWER_ROWS.get(n)
     if row is None:
         row = _POWER_ROWS[n] = _power_row(n)
