@@ -17,7 +17,8 @@ timed, per node, in three modes side by side in one process:
     python benchmarks/anomaly.py [--nodes 100000] [--repeat 5]
 
 Prints nanoseconds per node for build and backward, and each mode's total as
-a ratio to the default.
+a ratio to the default; then what the one check that "off" pays for costs by
+itself, timed in a loop against the same loop without it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from tinygrad_gd import Value, detect_anomaly, no_grad
+from tinygrad_gd import value as engine
 from tinygrad_gd.value import GraphMode, graph_mode
 
 
@@ -92,6 +94,30 @@ def time_mode(mode: str, plan: Plan) -> tuple[float, float]:
     return (t1 - t0) / nodes * 1e9, (t2 - t1) / nodes * 1e9
 
 
+def check_cost(repeat: int, n: int = 1_000_000) -> float:
+    """Nanoseconds the default mode's per-op check takes: the engine's own test,
+    in a loop, minus the same loop with nothing in it (best of ``repeat``)."""
+    current, eager = engine._current_mode, engine._EAGER
+
+    def checked() -> None:
+        for _ in range(n):
+            if current() is not eager:
+                raise AssertionError("not in the default mode")
+
+    def empty() -> None:
+        for _ in range(n):
+            pass
+
+    best = {f: min(_seconds(f) for _ in range(repeat)) for f in (checked, empty)}
+    return (best[checked] - best[empty]) / n * 1e9
+
+
+def _seconds(f: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=100_000, help="ops per graph")
@@ -117,6 +143,11 @@ def main() -> None:
             f"{mode:<28}{build_ns:>10.0f}{backward_ns:>13.0f}{total:>10.0f}"
             f"{total / default_total:>11.2f}"
         )
+    cost = check_cost(args.repeat)
+    print(
+        f"the check alone: {cost:.1f} ns per op, {cost / sum(medians['default']):.1%} "
+        "of a default node's build and backward"
+    )
 
 
 if __name__ == "__main__":
