@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import subprocess
+import sys
 import warnings
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import tinygrad_gd
 from tinygrad_gd import AnomalyError, Value, detect_anomaly, grad, gradients
-from tinygrad_gd.ops import ADD, DIV, MUL, NEG, POW, Op, number_text, power
+from tinygrad_gd.ops import ADD, DIV, MUL, NEG, POW, SIGMOID, Op, is_row, number_text, power
 from tinygrad_gd.symbolic import Expr
 from tinygrad_gd.value import graph_mode, reverse_topological_order
 
@@ -257,3 +262,60 @@ def test_gradients_takes_any_iterable_of_values() -> None:
     a, b = Value(2.0), Value(3.0)
     assert gradients(a * b, (x for x in [a, b])) == (3.0, 2.0)  # a generator
     assert gradients(a * b, [a, b]) == gradients(a * b, (a, b)) == (3.0, 2.0)
+
+
+# -- the rows of the table: one per exponent, and only the table's own ----------------------
+
+
+def test_a_copy_of_a_row_is_a_look_alike_not_the_row() -> None:
+    # Ops compare by identity: a copy with every field equal is still not a row.
+    copy = dataclasses.replace(SIGMOID)
+    assert copy != SIGMOID and not is_row(copy)
+    assert is_row(SIGMOID)
+
+
+def test_a_nan_exponent_is_one_row_however_often_it_is_asked_for() -> None:
+    assert power(math.nan) is power(float("nan")) is power(-math.nan)
+    x = Value(2.0)
+    assert (x**math.nan).op is (x ** float("nan")).op
+
+
+def test_x_to_the_minus_zero_asked_first_is_the_row_x_to_the_0(tmp_path: Path) -> None:
+    # A fresh interpreter, so that no earlier test has made the row x ** 0 already.
+    code = (
+        "from tinygrad_gd.ops import power\n"
+        "print(power(-0.0).format('x'), power(0.0).format('x'), power(-0.0) is power(0.0))"
+    )
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(tinygrad_gd.__file__)))
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": package_parent},
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "x ** 0 x ** 0 True\n"
+
+
+# -- rules made outside the table ------------------------------------------------------------
+
+
+def test_a_constant_partial_of_two_doubles_the_flow_in_a_created_graph() -> None:
+    double = Op("double", 1, lambda a: 2.0 * a, lambda a: 2.0 * a, lambda a, out: (2.0,), "2{0}")
+    x = Value(3.0)
+    (d,) = gradients(Value.apply(double, x), [x], create_graph=True)
+    assert d.data == 2.0  # d(2x)/dx
+    (d,) = gradients(Value.apply(double, x) * x, [x], create_graph=True)
+    assert d.data == 12.0  # d(2x·x)/dx = 4x
+
+
+def test_anomaly_mode_refuses_a_rule_with_more_partials_than_operands() -> None:
+    extra = Op("extra", 1, lambda a: a, lambda a: a, lambda a, out: (1.0, 1.0), "extra({0})")
+    x = Value(3.0)
+    with detect_anomaly():
+        y = Value.apply(extra, x)
+        with pytest.raises(ValueError):
+            y.backward()
+    assert x.grad == 0.0  # the refused pass added nothing
