@@ -91,6 +91,14 @@ def test_the_line_is_the_users_even_inside_helpers_and_grad() -> None:
     assert str(caught.value).startswith("log(0.0) gave -inf" + made_at("calling a formula"))
 
 
+def test_grad_of_a_non_finite_value_names_the_users_op_not_its_own_alias() -> None:
+    # grad differentiates a Value argument through an alias x * 1 of its own; that
+    # node is no op of the user's, so the first one named is the user's exp.
+    with anomaly() as caught:
+        grad(lambda x: x.exp() * 2.0)(Value(math.inf))  # exp of inf
+    assert str(caught.value).startswith("exp(inf) gave inf" + made_at("exp of inf"))
+
+
 def test_forward_check_also_works_without_recording() -> None:
     x = Value(-1.0)
     with no_grad(), anomaly() as caught:

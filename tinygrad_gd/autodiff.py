@@ -102,8 +102,10 @@ def value_and_grad(
             if isinstance(arg, Value):
                 # Differentiate through a fresh alias (x * 1, exact for every float), so
                 # that f's own uses of the same node, say through a closure in a nested
-                # grad, stay outside this derivative.
-                args_list[i] = arg * 1.0
+                # grad, stay outside this derivative. The alias is no op of the user's:
+                # anomaly mode must not name it for an argument that is already inf.
+                with graph_mode(detect_anomaly=False):
+                    args_list[i] = arg * 1.0
                 nested = True
             elif type(arg) is float or isinstance(arg, numbers.Real):
                 args_list[i] = Value(arg)  # type: ignore[arg-type]
