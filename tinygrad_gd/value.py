@@ -370,7 +370,7 @@ class _SitedValue(Value):
 
 
 _new_value = object.__new__
-_current_mode = _mode.get  # bound once: the lookup would cost a fifth of an op
+_current_mode = _mode.get  # bound once, not looked up on every op
 
 
 def _record(op: Op, a: Value, b: Value | None = None) -> Value:
@@ -379,7 +379,8 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
         data = op.forward(a.data) if b is None else op.forward(a.data, b.data)
     except (ArithmeticError, ValueError):
         data = op.evaluate(a.data) if b is None else op.evaluate(a.data, b.data)
-    node = _new_value(Value)
+    mode = _current_mode()
+    node = _new_value(Value if mode is _EAGER else _node_class(mode))
     node.data = data
     node.grad = 0.0
     node.label = ""
@@ -388,24 +389,23 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
     node._b = b
     node._users = 0
     node._adjoint = 0.0
-    if _current_mode() is not _EAGER:  # the one check the default mode pays for
-        return _in_mode(_current_mode(), node)
+    if mode is not _EAGER:  # what the default mode pays for: this test and the one above
+        _apply_mode(mode, node)
     return node
 
 
-def _in_mode(mode: GraphMode, node: Value) -> Value:
-    """The node as ``mode`` wants it: sited under anomaly mode, unlinked under no_grad."""
-    if mode.detect_anomaly:
-        sited = _new_value(_SitedValue)
-        for slot in Value.__slots__:
-            setattr(sited, slot, getattr(node, slot))
-        sited._site = _user_site()
-        if not math.isfinite(sited.data):
-            raise AnomalyError(f"{_describe(sited)} gave {sited.data}{_where(sited)}")
-        node = sited
+def _node_class(mode: GraphMode) -> type[Value]:
+    return _SitedValue if mode.detect_anomaly else Value
+
+
+def _apply_mode(mode: GraphMode, node: Value) -> None:
+    """Site the node under anomaly mode (and check it); unlink it under no_grad."""
+    if isinstance(node, _SitedValue):
+        node._site = _user_site()
+        if not math.isfinite(node.data):
+            raise AnomalyError(f"{_describe(node)} gave {node.data}{_where(node)}")
     if not mode.record:
         node._op = node._a = node._b = None
-    return node
 
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")  # ends in a sep
