@@ -380,7 +380,7 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
     except (ArithmeticError, ValueError):
         data = op.evaluate(a.data) if b is None else op.evaluate(a.data, b.data)
     mode = _current_mode()
-    node = _new_value(Value if mode is _EAGER else _node_class(mode))
+    node = _new_value(Value if mode is _EAGER or not mode.detect_anomaly else _SitedValue)
     node.data = data
     node.grad = 0.0
     node.label = ""
@@ -392,10 +392,6 @@ def _record(op: Op, a: Value, b: Value | None = None) -> Value:
     if mode is not _EAGER:  # what the default mode pays for: this test and the one above
         _apply_mode(mode, node)
     return node
-
-
-def _node_class(mode: GraphMode) -> type[Value]:
-    return _SitedValue if mode.detect_anomaly else Value
 
 
 def _apply_mode(mode: GraphMode, node: Value) -> None:
