@@ -364,7 +364,7 @@ class _Plan:
 
     @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.samples) / self.batch_size)
+        return _steps_per_epoch(len(self.samples), self.batch_size)
 
     def batches(self) -> Iterator[tuple[np.ndarray, bool]]:
         """One epoch: the sample indices of each batch, and whether it ends the epoch."""
@@ -407,6 +407,11 @@ def _stop_before_update(loss: float, target_loss: float | None) -> str | None:
     if target_loss is not None and loss <= target_loss:
         return f"loss reached the target {target_loss}"
     return None
+
+
+def _steps_per_epoch(samples: int, batch_size: int | None) -> int:
+    """Batches in one pass over ``samples``: one full batch when ``batch_size`` is None."""
+    return 1 if batch_size is None else math.ceil(samples / batch_size)
 
 
 class _ProgressBar:
@@ -652,8 +657,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     # one line. So the command draws the bar on a live line it owns, as demo does,
     # and erases it before each line it prints.
     live = LiveLine(sys.stderr)
-    batch_size = len(X) if args.batch_size is None else args.batch_size
-    progress = _ProgressBar(live, args.epochs, math.ceil(len(X) / batch_size))
+    progress = _ProgressBar(live, args.epochs, _steps_per_epoch(len(X), args.batch_size))
 
     def report_epoch(report: StepReport) -> None:
         if report.end_of_epoch and report.epoch % every == 0:
