@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 from tinygrad_gd import Value, detect_anomaly, no_grad
-from tinygrad_gd import value as engine
-from tinygrad_gd.value import GraphMode, graph_mode
+from tinygrad_gd.core import value as engine
+from tinygrad_gd.core.value import GraphMode, graph_mode
 
 
 @contextlib.contextmanager

@@ -40,7 +40,7 @@ import numpy as np
 
 import tinygrad_gd
 from tinygrad_gd import data, nn, optim, value_and_grad
-from tinygrad_gd.train import compiled_batch_step, eager_batch_step
+from tinygrad_gd.learning.train import compiled_batch_step, eager_batch_step
 
 try:
     from micrograd import nn as micrograd_nn

@@ -5,7 +5,7 @@ For every published example (parts 1–4), starting weights are drawn from
 0 .. N−1 (so ``tinygrad-gd demo --seed S`` starts where row S did). Each set
 trains by plain gradient descent at the example's published learning rate,
 all seeds at once as one numpy batch, twice: with the correct gradient
-derived by hand (tests/test_tutorial.py proves it equals the automatic one)
+derived by hand (tests/tutorial/test_tutorial.py proves it equals the automatic one)
 and with the published code's variant (σ' at predicted in parts 1–2; output
 weights updated before the hidden layer's gradients in parts 3–4).
 
@@ -24,15 +24,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinygrad_gd.check import format_table
-from tinygrad_gd.tutorial import (
-    EXAMPLES,
-    PART1,
-    Example,
-    GradientMethod,
-    gradient_descent,
-    initial_weights,
-)
+from tinygrad_gd._support.tables import format_table
+from tinygrad_gd.tutorial.descent import GradientMethod, gradient_descent, initial_weights
+from tinygrad_gd.tutorial.examples import EXAMPLES, PART1, Example
 
 CHUNK = 20_000  # iterations per batch run: bounds the memory of the recorded predictions
 

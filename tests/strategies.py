@@ -22,8 +22,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tinygrad_gd import ops
-from tinygrad_gd.ops import Op, power
+from tinygrad_gd.core import ops
+from tinygrad_gd.core.ops import Op, power
 
 # How far a drawn operand keeps from a domain's ends and from a kink or pole,
 # so that a finite-difference step (1e-6 relative) never crosses one.

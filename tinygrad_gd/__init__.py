@@ -1,5 +1,10 @@
 """tinygrad_gd: scalar reverse-mode automatic differentiation for learning gradient descent.
 
+The public names load on first use (PEP 562), so ``import tinygrad_gd`` and
+the engine alone stay light: training, plotting and the tutorial are imported
+only when asked for. The layers and their order are in
+:mod:`tinygrad_gd._layers`.
+
 >>> from tinygrad_gd import Value, grad
 >>> error = lambda w: ((w * 0.1).sigmoid() - 0.3) ** 2
 >>> w = Value(0.5)
@@ -8,40 +13,75 @@
 True
 """
 
-from tinygrad_gd import data, nn, optim, tutorial
-from tinygrad_gd.autodiff import detect_anomaly, grad, gradients, no_grad, value_and_grad
-from tinygrad_gd.check import GradcheckError, compare, gradcheck, numerical_grad
-from tinygrad_gd.compile import compile
-from tinygrad_gd.explain import explain
-from tinygrad_gd.parse import parse
-from tinygrad_gd.train import History, fit
-from tinygrad_gd.value import AnomalyError, TracingError, Value
-from tinygrad_gd.viz import to_dot
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AnomalyError",
-    "GradcheckError",
-    "History",
-    "TracingError",
-    "Value",
-    "__version__",
-    "compare",
-    "compile",
-    "data",
-    "detect_anomaly",
-    "explain",
-    "fit",
-    "grad",
-    "gradcheck",
-    "gradients",
-    "nn",
-    "no_grad",
-    "numerical_grad",
-    "optim",
-    "parse",
-    "to_dot",
-    "tutorial",
-    "value_and_grad",
-]
+# Each public name and the module that defines it.
+_SOURCES = {
+    "AnomalyError": "tinygrad_gd.core.value",
+    "TracingError": "tinygrad_gd.core.value",
+    "Value": "tinygrad_gd.core.value",
+    "detect_anomaly": "tinygrad_gd.core.autodiff",
+    "grad": "tinygrad_gd.core.autodiff",
+    "gradients": "tinygrad_gd.core.autodiff",
+    "no_grad": "tinygrad_gd.core.autodiff",
+    "value_and_grad": "tinygrad_gd.core.autodiff",
+    "GradcheckError": "tinygrad_gd.tools.gradcheck",
+    "compare": "tinygrad_gd.tools.gradcheck",
+    "gradcheck": "tinygrad_gd.tools.gradcheck",
+    "numerical_grad": "tinygrad_gd.tools.gradcheck",
+    "compile": "tinygrad_gd.tools.compiler",
+    "explain": "tinygrad_gd.tools.explain",
+    "parse": "tinygrad_gd.tools.parse",
+    "to_dot": "tinygrad_gd.tools.graph",
+    "History": "tinygrad_gd.learning.train",
+    "fit": "tinygrad_gd.learning.train",
+}
+# Public modules: the name users import, and where it lives.
+_MODULES = {
+    "data": "tinygrad_gd.data",
+    "nn": "tinygrad_gd.nn",
+    "optim": "tinygrad_gd.optim",
+    "tutorial": "tinygrad_gd.tutorial",
+    "io": "tinygrad_gd.learning.io",
+    "plots": "tinygrad_gd.learning.plots",
+}
+
+__all__ = sorted([*_SOURCES, *_MODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(_SOURCES[name]), name)
+        globals()[name] = value  # looked up once
+        return value
+    raise AttributeError(f"module 'tinygrad_gd' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # what type checkers and editors see
+    from tinygrad_gd import data, nn, optim, tutorial
+    from tinygrad_gd.core.autodiff import (
+        detect_anomaly,
+        grad,
+        gradients,
+        no_grad,
+        value_and_grad,
+    )
+    from tinygrad_gd.core.value import AnomalyError, TracingError, Value
+    from tinygrad_gd.learning import io, plots
+    from tinygrad_gd.learning.train import History, fit
+    from tinygrad_gd.tools.compiler import compile
+    from tinygrad_gd.tools.explain import explain
+    from tinygrad_gd.tools.gradcheck import GradcheckError, compare, gradcheck, numerical_grad
+    from tinygrad_gd.tools.graph import to_dot
+    from tinygrad_gd.tools.parse import parse

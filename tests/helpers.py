@@ -1,0 +1,38 @@
+"""What several test files share: sigmoid by its formula, a terminal, the CLI as users run it."""
+
+from __future__ import annotations
+
+import io
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout's root, where README.md, docs/ and the package are."""
+
+
+def sigmoid(z: float) -> float:
+    """σ(z) = 1 / (1 + e^-z), straight from the formula: the tests' independent reference."""
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, so live progress lines are drawn on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m tinygrad_gd ARGS`` in a fresh interpreter, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_gd", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )

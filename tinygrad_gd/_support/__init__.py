@@ -1,0 +1,1 @@
+"""Private helpers every layer may use: argument checks, progress lines, files, tables."""

@@ -1,0 +1,1 @@
+"""The learning kit: networks, losses, optimizers, training, data sets, saving, plots."""

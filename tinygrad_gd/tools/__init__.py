@@ -1,0 +1,1 @@
+"""Tools that read the engine's graphs: gradcheck, explain, the compiler, parse, graph drawing."""
