@@ -204,6 +204,8 @@ EDGES: dict[str, tuple[Callable[[Value], Value], float, float, float]] = {
     "(-2) ** Value(2)": (lambda x: (-2.0) ** x, 2.0, 4.0, nan),  # d/db = a**b·log(a)
     "Value(-2) ** Value(2)": (lambda x: x ** Value(2.0), -2.0, 4.0, -4.0),  # d/da = b·a**(b-1)
     "0 ** Value(2)": (lambda x: Value(0.0) ** x, 2.0, 0.0, 0.0),  # 0**b is flat for b > 0
+    "0 ** Value(-1), d/db": (lambda x: Value(0.0) ** x, -1.0, inf, nan),  # inf·log(1): flat at inf
+    "(-2.5) ** Value(-1000)": (lambda x: (-2.5) ** x, -1000.0, 0.0, nan),  # underflows; no d/db
     "0 ** 0": (lambda x: x**0, 0.0, 1.0, 0.0),
     "xlogy(0, 0)": (lambda x: XLOGY(x, Value(0.0)), 0.0, 0.0, -inf),  # d/dx = log(y)
     "xlogy(1, 0)": (lambda x: XLOGY(Value(1.0), x), 0.0, -inf, inf),  # d/dy = x/y
@@ -270,14 +272,49 @@ def test_zero_base_has_zero_exponent_derivative() -> None:
     assert grad(lambda b: 0.0**b)(0.5) == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="d²(0**b)/db² is nan, not 0: the rule's XLOGY(out, a) has d/d(out) = log(a) = "
-    "-inf at a = 0, times d(out)/db = 0 (JAX takes log of a with zeros replaced by 1, "
-    "a constant in b, and gives 0)",
-)
 def test_zero_base_has_zero_second_exponent_derivative() -> None:
+    # 0**b is 0 for every b > 0, so every derivative in b is 0 (not -inf · 0 = nan).
     assert grad(grad(lambda b: Value(0.0) ** b))(2.0) == 0.0
+    assert grad(grad(grad(lambda b: Value(0.0) ** b)))(0.5) == 0.0
+
+
+def test_zeroth_value_power_has_zero_base_derivative_at_zero() -> None:
+    # x**b with b = 0 is the constant 1: d/dx is 0 at x = 0 too (not 0 · 0**-1 = 0 · inf).
+    assert grad(lambda x: x ** Value(0.0))(0.0) == 0.0
+
+
+def test_first_power_has_zero_second_derivative_at_zero() -> None:
+    # (x**b)' = b·x**(b-1) = x**0 at b = 1; its derivative is 0, also at x = 0.
+    x, b = Value(0.0), Value(1.0)
+    (first,) = gradients(x**b, [x], create_graph=True)
+    assert first.data == 1.0
+    assert gradients(first, [x]) == (0.0,)
+
+
+@pytest.mark.parametrize("exponent", [1.0, 2.0, 3.0, 0.5, -1.0])
+@pytest.mark.parametrize("base", [0.0, 1.5, -2.0])
+def test_value_power_second_base_derivative_is_the_closed_form(
+    base: float, exponent: float
+) -> None:
+    # d²(a**b)/da² = b·(b-1)·a**(b-2), evaluated in IEEE arithmetic where it is defined;
+    # b = 1 and b = 2 are polynomials, whose second derivative is 0 and 2 everywhere.
+    second = grad(grad(lambda a: a ** Value(exponent)))(base)
+    if exponent in (1.0, 2.0):
+        expected = exponent * (exponent - 1.0)
+    else:
+        with np.errstate(all="ignore"):  # the IEEE answer: inf at 0**-3, nan at (-2)**-1.5
+            power_ = float(np.float_power(base, exponent - 2.0))
+        expected = exponent * (exponent - 1.0) * power_
+    assert same(second, expected, rel_tol=1e-12), second
+
+
+def test_negative_base_has_nan_exponent_derivative_where_the_power_underflows() -> None:
+    # (-2.5)**-1000 rounds to 0, but a**b has no real derivative in b for a < 0.
+    b = Value(-1000.0)
+    power_ = Value(-2.5) ** b
+    assert power_.data == 0.0
+    (derivative,) = gradients(power_, [b])
+    assert math.isnan(derivative)
 
 
 @pytest.mark.parametrize(

@@ -187,8 +187,13 @@ NEG = Op("neg", 1, operator.neg, np.negative,
          "-{0}", UNARY)
 # np.float_power, not np.power: it agrees with math.pow at (-inf) ** 0.5 (numpy's power
 # takes a square root there), and with integer arrays under negative exponents.
+# d/da = b·a**(b-1) with the exponent 0, not -1, where b is 0: then 0·a**0 = 0 (a**0 is
+# flat), not 0·0**-1 = 0·inf, also one order higher ((x**b)' = b·x**(b-1) meets b-1 = 0).
+# d/db = out·log(a), log read at 1 where a is 0 (as JAX does): 0**b is flat for b > 0, at
+# every order, while a negative base gives nan even where out underflows to 0.
 POW: Op = Op("pow", 2, math.pow, np.float_power,
-         lambda a, b, out: (b * POW(a, b - 1.0), XLOGY(out, a)),  # out·log(a); nan for a < 0
+         lambda a, b, out: (b * POW(a, b - ABS(SIGN(b))),
+                            out * LOG(a + (1.0 - ABS(SIGN(a))))),
          "{0} ** {1}", POWER)
 EXP = Op("exp", 1, math.exp, np.exp,
          lambda a, out: (out,),
@@ -202,7 +207,7 @@ SIGMOID = Op("sigmoid", 1, _stable_sigmoid, _stable_sigmoid_array,
 TANH = Op("tanh", 1, math.tanh, np.tanh,
           lambda a, out: (1.0 - out * out,),
           "tanh({0})")
-# x·log(y), but 0 where x is 0: d(a**b)/db at a = 0 is 0 (0**b is flat), not 0·(-inf).
+# x·log(y), but 0 where x is 0 and y is not nan (as scipy's and PyTorch's xlogy).
 XLOGY: Op = Op("xlogy", 2, _xlogy, _xlogy_array,
                lambda x, y, out: (LOG(y), x / y),
                "xlogy({0}, {1})")
@@ -215,7 +220,7 @@ RELU = Op("relu", 1, _relu, lambda a: np.maximum(a, 0.0),
 SIGN: Op = Op("sign", 1, _sign, _sign_array,
           lambda a, out: (0.0,),
           "sign({0})")
-ABS = Op("abs", 1, abs, np.abs,
+ABS: Op = Op("abs", 1, abs, np.abs,
          lambda a, out: (SIGN(a),),
          "abs({0})")
 SQRT = Op("sqrt", 1, math.sqrt, np.sqrt,
