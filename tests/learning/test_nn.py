@@ -20,7 +20,7 @@ from tinygrad_gd.learning.losses import (
     hinge,
     squared_error,
 )
-from tinygrad_gd.learning.nn import MLP, Layer, Neuron
+from tinygrad_gd.learning.nn import MLP, Layer, Neuron, manual_seed
 from tinygrad_gd.tools.gradcheck import numerical_grad
 
 HAND_ACTIVATIONS: dict[str, Callable[[float], float]] = {
@@ -126,6 +126,65 @@ def test_layer_outputs_one_value_per_neuron_in_order() -> None:
     assert [v.data for v in layer([2.0, 3.0])] == [2.0, 13.0, 105.0]
 
 
+def test_defaults_are_micrograds_relu_hidden_layers_and_linear_output() -> None:
+    # One hidden relu neuron, one output neuron, set by hand: x = 1 gives
+    # relu(-2·1 + 0.5) = 0 hidden, then 3·0 - 0.5 = -0.5 out; x = -1 gives relu(2.5) = 2.5,
+    # then 3·2.5 - 0.5 = 7. A sigmoid output would stay in (0, 1), a relu one at 0 or above.
+    model = MLP(1, [1, 1], seed=0)
+    model.load_state_dict(
+        {"layers": [{"weight": [[-2.0]], "bias": [0.5]}, {"weight": [[3.0]], "bias": [-0.5]}]}
+    )
+    assert model([1.0]).data == -0.5
+    assert model([-1.0]).data == 7.0
+    assert [layer.activation for layer in MLP(2, [16, 16, 1]).layers] == ["relu", "relu", "linear"]
+    assert MLP(2, [3]).layers[0].activation == "linear"  # one layer: the output layer
+    assert Neuron(2).activation == Layer(2, 3).activation == "relu"
+    assert len(MLP(2, [16, 16, 1]).parameters()) == 337  # micrograd's demo prints 337 too
+
+
+@pytest.mark.parametrize(("nonlin", "expected"), [(True, 0.0), (False, -1.5)])
+def test_micrograds_nonlin_flag_picks_relu_or_linear(nonlin: bool, expected: float) -> None:
+    neuron = Neuron(2, nonlin=nonlin, seed=0)
+    neuron.load_state_dict({"weight": [1.0, -1.0], "bias": 0.5})
+    assert neuron([1.0, 3.0]).data == expected  # 0.5 + 1 - 3 = -1.5, relu'd or not
+    layer = Layer(2, 2, nonlin=nonlin, seed=0)
+    assert layer.activation == neuron.activation == ("relu" if nonlin else "linear")
+
+
+def test_a_layer_of_one_neuron_returns_a_value_as_micrograds_does() -> None:
+    layer = Layer(2, 1, activation="linear", seed=0)
+    layer.load_state_dict({"weight": [[2.0, 3.0]], "bias": [1.0]})
+    output = layer([1.0, 1.0])
+    assert isinstance(output, Value) and output.data == 6.0
+    assert layer.output_shape == ()
+    assert layer.predict([[1.0, 1.0], [0.0, 0.0]]).tolist() == [6.0, 1.0]
+    # Inside an MLP, a one-neuron layer still feeds the next layer its output as a list.
+    model = MLP(2, [1, 2], activation="linear", seed=0)
+    model.load_state_dict(
+        {
+            "layers": [
+                {"weight": [[2.0, 3.0]], "bias": [1.0]},
+                {"weight": [[1.0], [-1.0]], "bias": [0.0, 0.0]},
+            ]
+        }
+    )
+    assert [v.data for v in model([1.0, 1.0])] == [6.0, -6.0]
+
+
+def test_manual_seed_makes_unseeded_modules_reproducible() -> None:
+    manual_seed(7)
+    first, second = MLP(3, [4, 1]).state_dict(), Neuron(2).state_dict()
+    manual_seed(7)
+    assert MLP(3, [4, 1]).state_dict() == first  # the same draws, in the same order
+    assert Neuron(2).state_dict() == second
+    assert first == MLP(3, [4, 1], seed=7).state_dict()  # the first module: seed=7's draws
+    assert MLP(3, [4, 1], seed=8).state_dict() != first  # an explicit seed is its own
+    with pytest.raises(ValueError, match="seed must be at least 0, got -1"):
+        manual_seed(-1)
+    with pytest.raises(TypeError, match="seed must be a whole number, got NoneType"):
+        manual_seed(None)  # type: ignore[arg-type]
+
+
 def test_mlp_with_several_outputs_returns_a_list() -> None:
     outputs = MLP(2, [3, 2], seed=0)([0.1, 0.2])
     assert isinstance(outputs, list) and len(outputs) == 2
@@ -172,7 +231,10 @@ def test_parameters_zero_grad_and_counts() -> None:
 def test_reprs_read_like_the_constructor_calls() -> None:
     assert repr(Neuron(2, "tanh", bias=False)) == "Neuron(2, activation='tanh', bias=False)"
     assert repr(Layer(2, 3, "relu")) == "Layer(2, 3, activation='relu', bias=True)"
-    assert repr(MLP(3, [2, 1], bias=False)) == "MLP(3, [2, 1], activation='sigmoid', bias=False)"
+    assert repr(MLP(3, [2, 1], bias=False)) == (
+        "MLP(3, [2, 1], activation=['relu', 'linear'], bias=False)"
+    )
+    assert repr(MLP(3, [2, 1], "sigmoid")) == "MLP(3, [2, 1], activation='sigmoid', bias=True)"
     assert repr(MLP(2, [4, 1], activation=["relu", "linear"])) == (
         "MLP(2, [4, 1], activation=['relu', 'linear'], bias=True)"
     )
@@ -186,7 +248,10 @@ def test_reprs_read_like_the_constructor_calls() -> None:
         (lambda: Neuron(2, bias="no"), TypeError, "bias must be True or False, got str: 'no'"),
         (lambda: Neuron(2, seed="abc"), TypeError, "seed must be a whole number, got str"),
         (lambda: Neuron(2, seed=-1), ValueError, "seed must be at least 0, got -1"),
-        (lambda: Neuron(2, activation=None), ValueError, "activation must be one of 'sigmoid'"),
+        (lambda: Neuron(2, activation="soft"), ValueError, "activation must be one of 'sigmoid'"),
+        (lambda: Neuron(2, nonlin="yes"), TypeError, "nonlin must be True or False, got str"),
+        (lambda: Neuron(2, "relu", nonlin=True), TypeError, "give activation or nonlin, not both"),
+        (lambda: Layer(2, 2, "linear", nonlin=False), TypeError, "activation or nonlin, not both"),
         (lambda: Layer(2, 0), ValueError, "nout must be at least 1, got 0"),
         (lambda: Layer(2, 2, bias="no"), TypeError, "bias must be True or False"),
         (lambda: Layer(2, 2, activation="soft"), ValueError, "activation must be one of"),
@@ -195,7 +260,7 @@ def test_reprs_read_like_the_constructor_calls() -> None:
         (lambda: MLP(2, 16), TypeError, "nouts must be a list of layer sizes, got int"),
         (lambda: MLP(2, [4, -1]), ValueError, r"nouts\[1\] must be at least 1, got -1"),
         (lambda: MLP(2, [4, 1], activation="softmax"), ValueError, "got 'softmax'"),
-        (lambda: MLP(2, [4, 1], activation=None), TypeError, "activation must be a name or a"),
+        (lambda: MLP(2, [4, 1], activation=3), TypeError, "activation must be a name or a"),
         (lambda: MLP(2, [4, 1], activation=["relu"]), ValueError, "1 names for 2 layers"),
         (lambda: MLP(2, [4, 1], activation=["relu", 3]), ValueError, r"activation\[1\] must"),
         (lambda: MLP(2, [4, 1], bias="no"), TypeError, "bias must be True or False"),
@@ -211,7 +276,7 @@ def test_bad_constructor_arguments_name_the_problem(
 
 def test_numpy_sizes_seeds_and_generators_are_accepted() -> None:
     model = MLP(np.int64(2), np.array([3, 1]), seed=np.int64(4))
-    assert repr(model) == "MLP(2, [3, 1], activation='sigmoid', bias=True)"
+    assert repr(model) == "MLP(2, [3, 1], activation=['relu', 'linear'], bias=True)"
     assert model.state_dict() == MLP(2, [3, 1], seed=4).state_dict()
     from_generator = MLP(2, [3, 1], seed=np.random.default_rng(4))
     assert from_generator.state_dict() == model.state_dict()

@@ -72,7 +72,7 @@ def save(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
     {
      "format": "tinygrad_gd parameters",
      "version": 1,
-     "model": "Neuron(2, activation='sigmoid', bias=True)",
+     "model": "Neuron(2, activation='relu', bias=True)",
      "parameters": {"weight": [..., ...], "bias": ...},
      "optimizer": {"type": "SGD", "steps": 0, "buffers": {}}
     }

@@ -1,11 +1,13 @@
 """Networks of scalar neurons: Neuron, Layer, MLP.
 
 A :class:`Neuron` computes ``activation(b + w·x)``; a :class:`Layer` is a row of
-neurons reading the same inputs; an :class:`MLP` chains layers. The tutorial's
-networks have no bias, a sigmoid everywhere and the squared error; they are
-written exactly as ``MLP(3, [2, 1], activation="sigmoid", bias=False)`` with
-:class:`MSELoss`. Activations are rows of the rule table, so a network runs on
-``Value`` nodes (training), and on numpy columns (:meth:`Module.predict`).
+neurons reading the same inputs; an :class:`MLP` chains layers. Given no
+activation, they behave as micrograd's classes of the same names: relu
+neurons, and an MLP whose last layer is linear. The tutorial's networks have
+no bias, a sigmoid everywhere and the squared error; they are written exactly
+as ``MLP(3, [2, 1], activation="sigmoid", bias=False)`` with :class:`MSELoss`.
+Activations are rows of the rule table, so a network runs on ``Value`` nodes
+(training), and on numpy columns (:meth:`Module.predict`).
 
 >>> model = MLP(3, [2, 1], activation="sigmoid", bias=False, seed=0)
 >>> model
@@ -40,10 +42,41 @@ from tinygrad_gd._support.checks import (
 from tinygrad_gd.core.ops import RELU, SIGMOID, TANH, Op
 from tinygrad_gd.core.value import Value
 
-__all__ = ["ACTIVATIONS", "MLP", "Layer", "Module", "Neuron"]
+__all__ = ["ACTIVATIONS", "MLP", "OUTPUT_RANGES", "Layer", "Module", "Neuron", "manual_seed"]
 
 ACTIVATIONS: dict[str, Op | None] = {"sigmoid": SIGMOID, "tanh": TANH, "relu": RELU, "linear": None}
 """Activation names and their rule-table ops (``linear`` applies none)."""
+
+OUTPUT_RANGES: dict[str, tuple[float, float]] = {
+    "sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf),
+    "linear": (-math.inf, math.inf),
+}  # fmt: skip
+"""The lowest and highest output of each activation (bounds that sigmoid and tanh never reach)."""
+
+_unseeded = np.random.default_rng()
+"""Where a module built without a ``seed`` draws its parameters; :func:`manual_seed` resets it."""
+
+
+def manual_seed(seed: int) -> None:
+    """Make every module built from now on without a ``seed`` draw reproducibly.
+
+    As ``torch.manual_seed``: after ``manual_seed(n)`` the modules built with
+    ``seed=None`` draw, one after another, from a generator seeded with ``n``
+    (the first one equals the module built with ``seed=n``). Data sets and
+    ``fit``'s shuffling take their own ``seed=``.
+
+    >>> manual_seed(1337)
+    >>> first = MLP(2, [16, 16, 1]).state_dict()
+    >>> manual_seed(1337)
+    >>> MLP(2, [16, 16, 1]).state_dict() == first == MLP(2, [16, 16, 1], seed=1337).state_dict()
+    True
+    """
+    global _unseeded
+    _unseeded = np.random.default_rng(count(seed, "seed"))
+
+
+def _generator(seed: Seed) -> np.random.Generator:
+    return _unseeded if seed is None else random_generator(seed)
 
 class Module:
     """Base of every network piece: parameters, gradients, state and prediction.
@@ -103,6 +136,15 @@ class Module:
     def _state(self) -> dict[str, Any]:
         """The parameters as nested dicts and lists of Values."""
         raise NotImplementedError
+
+    @property
+    def output_activation(self) -> str | None:
+        """The activation of the output neurons (a key of :data:`ACTIVATIONS`), None if unknown.
+
+        >>> MLP(2, [16, 16, 1]).output_activation, Neuron(2).output_activation
+        ('linear', 'relu')
+        """
+        return None
 
     def parameters(self) -> list[Value]:
         """Every trainable Value, in a fixed order.
@@ -175,9 +217,11 @@ class Module:
 class Neuron(Module):
     """``activation(b + w·x)`` with ``nin`` weights and an optional bias.
 
+    ``activation`` is a key of :data:`ACTIVATIONS`, relu if not given;
+    micrograd's ``nonlin=True`` / ``nonlin=False`` mean ``"relu"`` / ``"linear"``.
     Weights and bias start uniform in ±1/√nin (as PyTorch's linear layers),
     drawn from ``seed`` (an int or a ``numpy.random.Generator``; None draws
-    fresh ones).
+    from the generator :func:`manual_seed` sets, fresh until then).
 
     >>> neuron = Neuron(1, activation="sigmoid", bias=False, seed=0)
     >>> neuron.load_state_dict({"weight": [0.5]})
@@ -188,13 +232,19 @@ class Neuron(Module):
     output_shape = ()
 
     def __init__(
-        self, nin: int, activation: str = "sigmoid", bias: bool = True, seed: Seed = None
+        self,
+        nin: int,
+        activation: str | None = None,
+        bias: bool = True,
+        seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
     ) -> None:
         self.nin = count(nin, "nin", minimum=1)
-        self.activation = choice(activation, "activation", ACTIVATIONS)
+        self.activation = _activation_name(activation, nonlin)
         self._activation = ACTIVATIONS[self.activation]
         has_bias = flag(bias, "bias")
-        rng = random_generator(seed)
+        rng = _generator(seed)
         limit = 1.0 / math.sqrt(self.nin)
         self.w = [Value(float(rng.uniform(-limit, limit))) for _ in range(self.nin)]
         self.b = Value(float(rng.uniform(-limit, limit))) if has_bias else None
@@ -208,6 +258,10 @@ class Neuron(Module):
     def _state(self) -> dict[str, Any]:
         return {"weight": self.w} if self.b is None else {"weight": self.w, "bias": self.b}
 
+    @property
+    def output_activation(self) -> str:
+        return self.activation
+
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r}, bias={self.b is not None})"
 
@@ -215,30 +269,43 @@ class Neuron(Module):
 class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; the outputs are a list.
 
-    >>> layer = Layer(2, 3, activation="relu", seed=0)
+    As in micrograd, a layer of one neuron gives that neuron's output, a
+    Value, not a list of one. ``activation`` and ``nonlin`` are as for
+    :class:`Neuron` (relu if not given).
+
+    >>> layer = Layer(2, 3, seed=0)
     >>> layer
     Layer(2, 3, activation='relu', bias=True)
     >>> len(layer([1.0, -1.0]))
     3
+    >>> Layer(2, 1, nonlin=False, seed=0)([1.0, -1.0])  # doctest: +ELLIPSIS
+    Value(data=..., grad=0.0)
     """
 
     def __init__(
         self,
         nin: int,
         nout: int,
-        activation: str = "sigmoid",
+        activation: str | None = None,
         bias: bool = True,
         seed: Seed = None,
+        *,
+        nonlin: bool | None = None,
     ) -> None:
         self.nin = count(nin, "nin", minimum=1)
         self.nout = count(nout, "nout", minimum=1)
-        self.activation = choice(activation, "activation", ACTIVATIONS)
+        self.activation = _activation_name(activation, nonlin)
         self.bias = flag(bias, "bias")
-        self.output_shape = (self.nout,)
-        rng = random_generator(seed)
+        self.output_shape = () if self.nout == 1 else (self.nout,)
+        rng = _generator(seed)
         self.neurons = [Neuron(self.nin, self.activation, self.bias, rng) for _ in range(self.nout)]
 
-    def _forward(self, x: Sequence[Any], numbers: bool = False) -> list[Any]:
+    def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
+        outputs = self._outputs(x, numbers)
+        return outputs[0] if self.nout == 1 else outputs
+
+    def _outputs(self, x: Sequence[Any], numbers: bool) -> list[Any]:
+        """Every neuron's output, as a list also for one neuron (what the next layer reads)."""
         return [neuron._forward(x, numbers) for neuron in self.neurons]
 
     def _state(self) -> dict[str, Any]:
@@ -248,6 +315,10 @@ class Layer(Module):
             state["bias"] = [neuron.b for neuron in self.neurons]
         return state
 
+    @property
+    def output_activation(self) -> str:
+        return self.activation
+
     def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.activation!r}, bias={self.bias})"
 
@@ -256,11 +327,12 @@ class MLP(Module):
     """A multilayer perceptron: layers of ``nouts[i]`` neurons, one after another.
 
     ``activation`` is one name for every layer, or a sequence with one name
-    per layer (e.g. ``["relu", "relu", "linear"]``); names are the keys of
-    :data:`ACTIVATIONS`. With a single output neuron the output is a Value,
-    otherwise a list of Values.
+    per layer (e.g. ``["sigmoid", "linear"]``); names are the keys of
+    :data:`ACTIVATIONS`. Not given, it is micrograd's: relu in the hidden
+    layers, a linear output. With a single output neuron the output is a
+    Value, otherwise a list of Values.
 
-    >>> model = MLP(2, [16, 16, 1], activation=["relu", "relu", "linear"], seed=0)
+    >>> model = MLP(2, [16, 16, 1], seed=0)
     >>> model
     MLP(2, [16, 16, 1], activation=['relu', 'relu', 'linear'], bias=True)
     >>> len(model.parameters())  # (2+1)*16 + (16+1)*16 + (16+1)*1
@@ -271,7 +343,7 @@ class MLP(Module):
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str | Sequence[str] = "sigmoid",
+        activation: str | Sequence[str] | None = None,
         bias: bool = True,
         seed: Seed = None,
     ) -> None:
@@ -284,7 +356,7 @@ class MLP(Module):
         activations = _layer_activations(activation, len(self.nouts))
         self.bias = flag(bias, "bias")
         self.output_shape = () if self.nouts[-1] == 1 else (self.nouts[-1],)
-        rng = random_generator(seed)
+        rng = _generator(seed)
         sizes = [self.nin, *self.nouts]
         self.layers = [
             Layer(sizes[i], sizes[i + 1], activations[i], self.bias, rng)
@@ -293,11 +365,15 @@ class MLP(Module):
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
         for layer in self.layers:
-            x = layer._forward(x, numbers)
+            x = layer._outputs(x, numbers)
         return x[0] if len(x) == 1 else x
 
     def _state(self) -> dict[str, Any]:
         return {"layers": [layer._state() for layer in self.layers]}
+
+    @property
+    def output_activation(self) -> str:
+        return self.layers[-1].activation
 
     def __repr__(self) -> str:
         names = [layer.activation for layer in self.layers]
@@ -313,8 +389,21 @@ def _neuron_output(weights: Sequence[Any], bias: Any, inputs: Sequence[Any], op:
     return total if op is None else op(total)
 
 
+def _activation_name(activation: Any, nonlin: Any) -> str:
+    """A neuron's activation, from its name or micrograd's ``nonlin`` flag; relu by default."""
+    if nonlin is None:
+        return choice("relu" if activation is None else activation, "activation", ACTIVATIONS)
+    if activation is not None:
+        raise TypeError(
+            f"give activation or nonlin, not both: got activation={activation!r}, nonlin={nonlin!r}"
+        )
+    return "relu" if flag(nonlin, "nonlin") else "linear"
+
+
 def _layer_activations(activation: Any, layers: int) -> list[str]:
-    """One activation name per layer, from one name or a list of them."""
+    """One activation name per layer, from one name or a list of them; micrograd's by default."""
+    if activation is None:  # relu hidden layers, a linear output
+        return ["relu"] * (layers - 1) + ["linear"]
     if isinstance(activation, str):
         return [choice(activation, "activation", ACTIVATIONS)] * layers
     if not isinstance(activation, (Sequence, np.ndarray)):

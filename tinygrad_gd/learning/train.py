@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from tinygrad_gd.core.autodiff import detect_anomaly as anomaly_mode
 from tinygrad_gd.core.autodiff import gradients
 from tinygrad_gd.core.value import Value
 from tinygrad_gd.learning.losses import Loss, MSELoss
-from tinygrad_gd.learning.nn import Module
+from tinygrad_gd.learning.nn import OUTPUT_RANGES, Module
 from tinygrad_gd.learning.optim import SGD, Optimizer
 from tinygrad_gd.tools.compiler import compile as compile_function
 
@@ -240,7 +241,9 @@ def fit(
       generated code over the whole batch (:func:`compiled_batch_step`):
       the same results to rounding, many times faster.
 
-    Every argument is checked before anything changes. Returns the
+    Every argument is checked before anything changes; a loss that cannot
+    separate the classes after the model's output activation (a hinge or
+    logits loss after a sigmoid) is warned about. Returns the
     :class:`History`; the model is trained in place.
 
     >>> from tinygrad_gd import nn, optim
@@ -256,6 +259,7 @@ def fit(
         model, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, metrics, callbacks,
         target_loss, progress, detect_anomaly, compile,
     )  # fmt: skip
+    _warn_if_outputs_stay_on_one_side(plan.model, plan.loss)
     make_step = compiled_batch_step if plan.compile else eager_batch_step
     compute = make_step(plan.model, plan.loss, plan.model.parameters())
     history = History(metrics={name: [] for name in plan.metrics})
@@ -284,6 +288,7 @@ def evaluate(model: Module, X: Any, y: Any, loss: Loss | None = None) -> dict[st
     """
     loss = _check_model_and_loss(model, loss)
     samples, targets = _check_data(model, X, y, loss, "evaluate")
+    _warn_if_outputs_stay_on_one_side(model, loss)
     outputs = model.predict(samples).tolist()
     parameters = [p.data for p in model.parameters()]
     result = {"loss": float(loss(outputs, targets, parameters))}
@@ -433,6 +438,26 @@ def _check_model_and_loss(model: Any, loss: Any) -> Loss:
     if not isinstance(loss, Loss):
         raise TypeError(f"loss must be an nn.Loss such as nn.MSELoss(), got {loss!r}")
     return loss
+
+
+def _warn_if_outputs_stay_on_one_side(model: Module, loss: Loss) -> None:
+    """Warn, at the caller of fit or evaluate, when every output falls on one side of the
+    output at which ``loss`` tells its two labels apart (a hinge loss after a sigmoid)."""
+    activation = model.output_activation
+    threshold = getattr(loss, "threshold", None)
+    if activation not in OUTPUT_RANGES or threshold is None:
+        return
+    lowest, highest = OUTPUT_RANGES[activation]
+    side = "below" if lowest >= threshold else "above" if highest <= threshold else None
+    if side is not None:
+        warnings.warn(
+            f"{loss!r} tells {loss.labels[0]:g} from {loss.labels[1]:g} at an output of "
+            f"{threshold:g}, but the output activation {activation!r} never gives an output "
+            f"{side} {threshold:g}, so the loss cannot separate the classes; "
+            "give the last layer activation 'linear' (MLP's default)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _check_data(
