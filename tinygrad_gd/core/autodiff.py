@@ -23,9 +23,14 @@ from contextvars import ContextVar
 from typing import Any
 
 from tinygrad_gd._support.checks import function_name as _name
+from tinygrad_gd.core.escape import differentiated
+from tinygrad_gd.core.trees import Rebuild, flatten, to_numbers
 from tinygrad_gd.core.value import Value, adjoints, graph_mode
 
-__all__ = ["detect_anomaly", "gradients", "grad", "no_grad", "value_and_grad"]
+__all__ = [
+    "detect_anomaly", "differentiable_arguments", "differentiating", "gradients", "grad",
+    "nested", "no_grad", "scalar_output", "split_aux", "stop_gradient", "value_and_grad",
+]  # fmt: skip
 
 
 def gradients(
@@ -60,9 +65,23 @@ def gradients(
     for i, x in enumerate(targets):
         if not isinstance(x, Value):
             raise TypeError(f"gradients: xs[{i}] must be a Value, got {type(x).__name__}")
-    with adjoints(y, create_graph):
+    with graph_mode() as current:  # no change: only reads the mode
+        recording = current.record
+    if create_graph and not recording:
+        # The derivative's graph would not be recorded: differentiating it again would
+        # give a flat 0. (grad and jvp record it whatever the mode: they switch it on.)
+        raise RuntimeError(
+            "gradients(create_graph=True) under no_grad(): the derivative's graph cannot "
+            "be recorded. Call it outside the no_grad() block."
+        )
+    if not create_graph:
+        with adjoints(y):
+            found = [x._adjoint for x in targets]
+        return tuple(found)
+    # A rule written with math.* on its operands would hand back a constant partial.
+    with differentiated(targets), adjoints(y, create_graph=True):
         found = [x._adjoint for x in targets]
-    return tuple(_as_node(d) for d in found) if create_graph else tuple(found)
+    return tuple(_as_node(d) for d in found)
 
 
 def _as_node(d: Value | float) -> Value:
@@ -70,86 +89,182 @@ def _as_node(d: Value | float) -> Value:
     return d if isinstance(d, Value) else Value(d)
 
 
-# How many grad/value_and_grad calls are evaluating their function right now.
+# How many transforms (grad, jvp, ...) are evaluating their function right now.
 # Inside one, a derivative must stay a Value: the outer call may differentiate it.
 _nesting: ContextVar[int] = ContextVar("tinygrad_gd_nesting", default=0)
 
 
+def nested() -> bool:
+    """Whether a transform is evaluating its function here: results must stay Values.
+
+    >>> nested(), grad(lambda x: x * nested())(1.0)
+    (False, 1.0)
+    """
+    return _nesting.get() > 0
+
+
+@contextmanager
+def differentiating(inputs: Sequence[Value]) -> Iterator[None]:
+    """Evaluate a transform's function: graphs recorded, ``inputs`` guarded against ``float()``.
+
+    >>> x = Value(1.0)
+    >>> with differentiating([x]):
+    ...     nested(), (x * 2).parents[0] is x
+    (True, True)
+    """
+    token = _nesting.set(_nesting.get() + 1)
+    try:
+        with differentiated(inputs), graph_mode(record=True):
+            yield
+    finally:
+        _nesting.reset(token)
+
+
+def differentiable_arguments(
+    f: Callable[..., Any], args: Sequence[Any], wanted: Sequence[int]
+) -> tuple[list[Any], list[tuple[list[Value], Rebuild]], bool]:
+    """The call's arguments with the wanted ones made of fresh leaf Values.
+
+    Returns the new argument list, for each wanted argument its leaves and
+    the function rebuilding its structure, and whether the results must stay
+    Values (an input is a Value, or another transform is running).
+
+    >>> args, groups, stays = differentiable_arguments(print, [1.0, [2.0, 3]], [1])
+    >>> args, len(groups[0][0]), stays
+    ([1.0, [Value(data=2.0, grad=0.0), Value(data=3.0, grad=0.0)]], 2, False)
+    """
+    new_args = list(args)
+    groups = []
+    keep_values = nested()
+    for i in wanted:
+        leaves, rebuild = flatten(args[i])
+        fresh = []
+        for leaf in leaves:
+            if isinstance(leaf, Value):
+                # Differentiate through a fresh alias (x * 1, exact for every float), so
+                # that f's own uses of the same node, say through a closure in a nested
+                # transform, stay outside this derivative. The alias is no op of the
+                # user's: anomaly mode must not name it for an argument already inf.
+                with graph_mode(record=True, detect_anomaly=False):
+                    fresh.append(leaf * 1.0)
+                keep_values = True
+            elif type(leaf) is float or isinstance(leaf, numbers.Real):
+                fresh.append(Value(leaf))  # type: ignore[arg-type]
+            else:
+                raise TypeError(
+                    f"argument {i} of {_name(f)} must be a real number or a Value, or a "
+                    "list, tuple or numpy array of them, to be differentiated; "
+                    f"it holds a {type(leaf).__name__}"
+                )
+        new_args[i] = rebuild(fresh)
+        groups.append((fresh, rebuild))
+    return new_args, groups, keep_values
+
+
+def split_aux(f: Callable[..., Any], out: Any, has_aux: bool) -> tuple[Any, Any]:
+    """``(value, aux)`` from what ``f`` returned: the pair itself with ``has_aux``."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            f"{_name(f)} must return a pair (value, aux) when has_aux=True, "
+            f"got {type(out).__name__}"
+        )
+    return out
+
+
+def scalar_output(f: Callable[..., Any], out: Any) -> Value:
+    """What ``f`` returned as a Value, or the error saying it is not a scalar."""
+    if isinstance(out, Value):
+        return out
+    if not isinstance(out, numbers.Real):
+        raise TypeError(
+            f"{_name(f)} must return a scalar Value or a number to be "
+            f"differentiated, got {type(out).__name__}"
+        )
+    return Value(out)  # type: ignore[arg-type]
+
+
 def value_and_grad(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:
     """A function returning ``(f(*args), gradient of f)`` at its arguments.
 
     ``argnums`` picks the arguments to differentiate: an int gives one
-    gradient, a tuple gives a tuple. Called on numbers it returns floats;
-    called on Values, or inside another ``grad``, it returns Values, which is
-    what lets ``grad`` nest.
+    gradient, a tuple gives a tuple. An argument may be a number, a Value, or
+    a list, tuple or numpy array of them: its gradient has the same shape.
+    Called on numbers it returns floats; called on Values, or inside another
+    transform, it returns Values, which is what lets ``grad`` nest. With
+    ``has_aux``, ``f`` returns ``(value, aux)`` and the result is
+    ``((value, aux), gradient)``, as in JAX.
 
     >>> loss = lambda w, x: (w * x - 1.0) ** 2
     >>> value_and_grad(loss, argnums=(0, 1))(2.0, 3.0)
     (25.0, (30.0, 20.0))
+    >>> value_and_grad(lambda w: (w[0] * w[1], w[0] + 1), has_aux=True)([2.0, 3.0])
+    ((6.0, 3.0), [3.0, 2.0])
     """
     positions = check_argnums(argnums)
     one = is_position(argnums)  # one position gives one gradient, a tuple a tuple
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"has_aux must be True or False, got {has_aux!r}")
 
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         wanted = resolve_argnums(positions, len(args), f)
-        args_list = list(args)
-        nested = _nesting.get() > 0
-        for i in wanted:
-            arg = args_list[i]
-            if isinstance(arg, Value):
-                # Differentiate through a fresh alias (x * 1, exact for every float), so
-                # that f's own uses of the same node, say through a closure in a nested
-                # grad, stay outside this derivative. The alias is no op of the user's:
-                # anomaly mode must not name it for an argument that is already inf.
-                with graph_mode(detect_anomaly=False):
-                    args_list[i] = arg * 1.0
-                nested = True
-            elif type(arg) is float or isinstance(arg, numbers.Real):
-                args_list[i] = Value(arg)  # type: ignore[arg-type]
-            else:
-                raise TypeError(
-                    f"argument {i} of {_name(f)} must be a real number or a Value "
-                    f"to be differentiated, got {type(arg).__name__}"
-                )
-        token = _nesting.set(_nesting.get() + 1)
-        try:
-            with graph_mode(record=True):
-                out = f(*args_list, **kwargs)
-        finally:
-            _nesting.reset(token)
-        if not isinstance(out, Value):
-            if not isinstance(out, numbers.Real):
-                raise TypeError(
-                    f"{_name(f)} must return a scalar Value or a number to be "
-                    f"differentiated, got {type(out).__name__}"
-                )
-            out = Value(out)  # type: ignore[arg-type]
-        derivatives = gradients(out, [args_list[i] for i in wanted], create_graph=nested)
-        result = derivatives[0] if one else derivatives
-        return (out if nested else out.data), result
+        new_args, groups, keep_values = differentiable_arguments(f, args, wanted)
+        inputs = [leaf for leaves, _ in groups for leaf in leaves]
+        with differentiating(inputs):
+            out = f(*new_args, **kwargs)
+        value, aux = split_aux(f, out, has_aux)
+        value = scalar_output(f, value)
+        with graph_mode(record=True):  # a result that stays a Value keeps its graph
+            found = iter(gradients(value, inputs, create_graph=keep_values))
+        gradient = [rebuild([next(found) for _ in leaves]) for leaves, rebuild in groups]
+        result = gradient[0] if one else tuple(gradient)
+        if not keep_values:
+            value, aux = value.data, to_numbers(aux)
+        return ((value, aux) if has_aux else value), result
 
     return value_and_grad_f
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
     """The gradient of a scalar function ``f``, as a function (like ``jax.grad``).
+
+    With ``has_aux`` it returns ``(gradient, aux)``. A list argument gets a
+    list of gradients, a numpy array an array of the same shape.
 
     >>> import math
     >>> round(grad(lambda x: x.exp() * x.log())(2.0), 6)  # eˣ(log x + 1/x)
     8.816231
     >>> grad(grad(grad(lambda x: x ** 4)))(1.0)  # 24x
     24.0
+    >>> grad(lambda w: w[0] * w[1])([2.0, 3.0])
+    [3.0, 2.0]
     """
-    value_and_grad_f = value_and_grad(f, argnums)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux)
 
     @functools.wraps(f)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
-        return value_and_grad_f(*args, **kwargs)[1]
+        out, gradient = value_and_grad_f(*args, **kwargs)
+        return (gradient, out[1]) if has_aux else gradient
 
     return grad_f
+
+
+def stop_gradient(x: Any) -> Any:
+    """The same value with no gradient: a Value becomes a new leaf, a number stays itself.
+
+    Lists, tuples and numpy arrays are taken element by element, as in JAX.
+
+    >>> grad(lambda x: x * stop_gradient(x))(3.0)  # d/dx of x · c, c = 3
+    3.0
+    """
+    leaves, rebuild = flatten(x)
+    return rebuild([leaf.detach() if isinstance(leaf, Value) else leaf for leaf in leaves])
 
 
 @contextmanager

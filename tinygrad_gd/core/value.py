@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from tinygrad_gd.core.escape import check_float
 from tinygrad_gd.core.ops import (
     ABS,
     ADD,
@@ -160,7 +161,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_users", "_adjoint")
 
     data: float
-    grad: Any  # a float; a Value only inside gradients(create_graph=True)
+    grad: float  # d root / d self, summed over backward() calls
     label: str
     _op: Op | None
     _a: Value | None
@@ -312,7 +313,23 @@ class Value:
     # is refused there instead of silently giving a wrong program.
 
     def __float__(self) -> float:
+        """``self.data``; refused inside ``grad``, ``jvp``, ... where it would drop a derivative.
+
+        >>> float(Value(2.5))
+        2.5
+        """
+        check_float(self)  # math.exp(v) inside grad: an error that says to write v.exp()
         return self._concrete("float()")
+
+    def detach(self) -> Value:
+        """A new leaf with the same value: no gradient flows through it.
+
+        >>> x = Value(3.0)
+        >>> y = x * x.detach()  # d/dx of x · c, c = 3
+        >>> y.backward(); x.grad
+        3.0
+        """
+        return Value(self.data, self.label)
 
     def __bool__(self) -> bool:
         return self._concrete("bool() (an `if` or `while` on a Value)") != 0.0
