@@ -29,7 +29,12 @@ _SOURCES = {
     "grad": "tinygrad_gd.core.autodiff",
     "gradients": "tinygrad_gd.core.autodiff",
     "no_grad": "tinygrad_gd.core.autodiff",
+    "stop_gradient": "tinygrad_gd.core.autodiff",
     "value_and_grad": "tinygrad_gd.core.autodiff",
+    "custom_op": "tinygrad_gd.core.ops",
+    "hessian": "tinygrad_gd.core.transforms",
+    "jacobian": "tinygrad_gd.core.transforms",
+    "jvp": "tinygrad_gd.core.transforms",
     "GradcheckError": "tinygrad_gd.tools.gradcheck",
     "compare": "tinygrad_gd.tools.gradcheck",
     "gradcheck": "tinygrad_gd.tools.gradcheck",
@@ -75,8 +80,11 @@ if TYPE_CHECKING:  # what type checkers and editors see
         grad,
         gradients,
         no_grad,
+        stop_gradient,
         value_and_grad,
     )
+    from tinygrad_gd.core.ops import custom_op
+    from tinygrad_gd.core.transforms import hessian, jacobian, jvp
     from tinygrad_gd.core.value import AnomalyError, TracingError, Value
     from tinygrad_gd.learning import io, plots
     from tinygrad_gd.learning.train import History, fit

@@ -28,9 +28,12 @@ a user sees ``inf`` or ``nan``, never a bare "math domain error".
 
 from __future__ import annotations
 
+import inspect
+import keyword
 import math
 import numbers
 import operator
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +42,8 @@ import numpy as np
 
 __all__ = [
     "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
-    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "is_row",
-    "number_text", "power",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "custom_op",
+    "custom_op_names", "is_custom", "is_row", "number_text", "power",
 ]  # fmt: skip
 
 _exp = math.exp  # a global name: the sigmoid runs in every tutorial step
@@ -313,3 +316,164 @@ OPS: tuple[Op, ...] = (
 # One power row per exponent, made on demand; keyed by float, so power(2) is power(2.0).
 _POWER_ROWS: dict[float, Op] = {}
 _ROWS: set[Op] = set(OPS)  # ops hash by identity (eq=False): a look-alike is not a row
+
+
+# -- ops added by users -------------------------------------------------------------------
+
+# Each custom op by its name: the compiler's generated code calls it by this name.
+_CUSTOM: dict[str, Op] = {}
+# Names a custom op cannot take: the table's rows, and what the generated code reads.
+_TAKEN = frozenset({op.name for op in OPS} | {"inf", "nan", "range"})
+
+
+def custom_op(
+    name: str,
+    forward: Callable[..., float],
+    partials: Callable[..., tuple[Any, ...]],
+    notation: str | None = None,
+    *,
+    ufunc: Callable[..., Any] | None = None,
+) -> Op:
+    """A new op with one or two operands, usable wherever a row of the table is.
+
+    ``forward`` computes it on floats. ``partials(*operands, out)`` returns
+    one local partial per operand, written as the table's rules are: with
+    operators and the ops of this table called as functions (``SIGMOID(a)``,
+    ``LOG(a)``, not ``math``), so that it serves floats (backward), Values
+    (higher orders) and formulas (``explain``, ``compile``). ``notation``
+    (``"{0}"`` for the operand) is how ``explain`` and ``to_dot`` write it,
+    ``name(...)`` by default; the compiled code always calls it by name.
+    ``ufunc`` computes it on numpy arrays (by default ``forward`` on each
+    element). The op is called like a function: ``softplus(x)``. Registering
+    a name again replaces the op of that name for ``compile``.
+
+    >>> softplus = custom_op(
+    ...     "softplus_example",
+    ...     forward=lambda a: math.log1p(math.exp(-abs(a))) + max(a, 0.0),
+    ...     partials=lambda a, out: (SIGMOID(a),),
+    ... )
+    >>> softplus(0.0) == math.log(2), softplus.partials(0.0, math.log(2))
+    (True, (0.5,))
+    """
+    _check_name(name)
+    for role, function in (("forward", forward), ("partials", partials)):
+        if not callable(function):
+            raise TypeError(f"custom_op {name!r}: {role} must be callable, got {function!r}")
+    arity = _arity(name, partials)
+    if ufunc is not None and not callable(ufunc):
+        raise TypeError(f"custom_op {name!r}: ufunc must be callable, got {ufunc!r}")
+    written = ", ".join(f"{{{i}}}" for i in range(arity))
+    if notation is not None:
+        _check_notation(name, notation, arity)
+    op = Op(
+        name,
+        arity,
+        forward,
+        ufunc if ufunc is not None else _elementwise(forward),
+        _checked_partials(name, arity, partials),
+        f"{name}({written})" if notation is None else notation,
+        # A notation of the user's may be any text: printed inside another formula, it
+        # is put in parentheses, as the weakest-binding operation is.
+        ATOM if notation is None else SUM,
+    )
+    _CUSTOM[name] = op
+    return op
+
+
+def is_custom(op: Op) -> bool:
+    """Whether ``op`` is the custom op registered under its name (not one since replaced).
+
+    >>> is_custom(SIGMOID)
+    False
+    """
+    return _CUSTOM.get(op.name) is op
+
+
+def custom_op_names() -> frozenset[str]:
+    """The names of the custom ops registered so far.
+
+    >>> "sigmoid" in custom_op_names()
+    False
+    """
+    return frozenset(_CUSTOM)
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.isascii() or not name.isidentifier():
+        raise ValueError(
+            f"custom_op: the name must be a plain ASCII identifier (it is called by this "
+            f"name in compiled code), got {name!r}"
+        )
+    if keyword.iskeyword(name) or name.startswith("_") or name in _TAKEN:
+        raise ValueError(
+            f"custom_op: the name {name!r} is taken (a keyword, a name starting with _, "
+            f"or one of {', '.join(sorted(_TAKEN))})"
+        )
+
+
+def _arity(name: str, partials: Callable[..., Any]) -> int:
+    """The number of operands: partials takes them, then ``out``."""
+    try:
+        parameters = inspect.signature(partials).parameters.values()
+    except (TypeError, ValueError):
+        parameters = None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if parameters is None or any(p.kind not in kinds for p in parameters):
+        raise TypeError(
+            f"custom_op {name!r}: partials must take the operands and out as plain "
+            "parameters, like lambda a, out: (...,)"
+        )
+    arity = len(parameters) - 1
+    if arity not in (1, 2):
+        raise ValueError(
+            f"custom_op {name!r}: an op takes one or two operands, but partials takes "
+            f"{len(parameters)} parameters (the operands, then out)"
+        )
+    return arity
+
+
+def _check_notation(name: str, notation: object, arity: int) -> None:
+    wanted = {str(i) for i in range(arity)}
+    try:
+        fields = [
+            (field, conversion, spec)
+            for _, field, spec, conversion in string.Formatter().parse(str(notation))
+            if field is not None
+        ]
+    except ValueError:  # an unmatched brace
+        fields = [("?", None, "")]
+    if not isinstance(notation, str) or {f for f, _, _ in fields} != wanted or any(
+        conversion or spec for _, conversion, spec in fields
+    ):
+        places = " and ".join(f"{{{i}}}" for i in range(arity))
+        raise ValueError(
+            f"custom_op {name!r}: the notation must be text with {places} where the "
+            f"operands go and no other braces, got {notation!r}"
+        )
+
+
+def _checked_partials(
+    name: str, arity: int, partials: Callable[..., Any]
+) -> Callable[..., tuple[Any, ...]]:
+    def rule(*operands_and_out: Any) -> tuple[Any, ...]:
+        found = partials(*operands_and_out)
+        if not isinstance(found, (tuple, list)) or len(found) != arity:
+            raise TypeError(
+                f"custom op {name!r}: partials must return a tuple of {arity} local "
+                f"partial{'s' if arity > 1 else ''}, one per operand, got {found!r}"
+            )
+        return tuple(found)
+
+    return rule
+
+
+def _elementwise(forward: Callable[..., float]) -> Callable[..., Any]:
+    """``forward`` on each element of arrays; nan where it raises (a domain edge)."""
+
+    def one(*operands: float) -> float:
+        try:
+            return forward(*operands)
+        except (ArithmeticError, ValueError):
+            return math.nan
+
+    return np.vectorize(one, otypes=[float])

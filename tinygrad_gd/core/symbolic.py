@@ -42,42 +42,52 @@ class Expr:
     @classmethod
     def apply(cls, op: Op, *operands: Expr | float) -> Expr:
         """Print ``op`` applied to operands (the hook ``Op.__call__`` uses)."""
+        notation, precedence = cls.written(op)
         exprs = [as_expr(x) for x in operands]
-        texts = [_operand_text(op, i, e) for i, e in enumerate(exprs)]
-        return cls(op.format(*texts), op.precedence)
+        texts = [_operand_text(op.name, precedence, i, e) for i, e in enumerate(exprs)]
+        return cls(notation.format(*texts), precedence)
+
+    @classmethod
+    def written(cls, op: Op) -> tuple[str, int]:
+        """How ``op`` is written, and how strongly that binds: the table's notation.
+
+        A subclass may write some ops otherwise; the operators of its
+        formulas keep its class.
+        """
+        return op.notation, op.precedence
 
     def __add__(self, other: Expr | float) -> Expr:
-        return Expr.apply(ADD, self, other)
+        return self.apply(ADD, self, other)
 
     def __radd__(self, other: float) -> Expr:
-        return Expr.apply(ADD, other, self)
+        return self.apply(ADD, other, self)
 
     def __sub__(self, other: Expr | float) -> Expr:
-        return Expr.apply(SUB, self, other)
+        return self.apply(SUB, self, other)
 
     def __rsub__(self, other: float) -> Expr:
-        return Expr.apply(SUB, other, self)
+        return self.apply(SUB, other, self)
 
     def __mul__(self, other: Expr | float) -> Expr:
-        return Expr.apply(MUL, self, other)
+        return self.apply(MUL, self, other)
 
     def __rmul__(self, other: float) -> Expr:
-        return Expr.apply(MUL, other, self)
+        return self.apply(MUL, other, self)
 
     def __truediv__(self, other: Expr | float) -> Expr:
-        return Expr.apply(DIV, self, other)
+        return self.apply(DIV, self, other)
 
     def __rtruediv__(self, other: float) -> Expr:
-        return Expr.apply(DIV, other, self)
+        return self.apply(DIV, other, self)
 
     def __pow__(self, other: Expr | float) -> Expr:
-        return Expr.apply(POW, self, other)
+        return self.apply(POW, self, other)
 
     def __rpow__(self, other: float) -> Expr:
-        return Expr.apply(POW, other, self)
+        return self.apply(POW, other, self)
 
     def __neg__(self) -> Expr:
-        return Expr.apply(NEG, self)
+        return self.apply(NEG, self)
 
     def __str__(self) -> str:
         return self.text
@@ -98,12 +108,12 @@ def as_expr(x: Expr | float) -> Expr:
     return Expr(text, UNARY if text.startswith("-") else ATOM)
 
 
-def _operand_text(op: Op, position: int, operand: Expr) -> str:
-    if operand.precedence > op.precedence or op.precedence == ATOM:
+def _operand_text(name: str, precedence: int, position: int, operand: Expr) -> str:
+    if operand.precedence > precedence or precedence == ATOM:
         return operand.text
-    tied_on_the_left = operand.precedence == op.precedence and position == 0
-    if tied_on_the_left and op.name in _LEFT_ASSOCIATIVE:
+    tied_on_the_left = operand.precedence == precedence and position == 0
+    if tied_on_the_left and name in _LEFT_ASSOCIATIVE:
         return operand.text
-    if op.precedence == POWER and position == 1 and operand.precedence >= UNARY:
+    if precedence == POWER and position == 1 and operand.precedence >= UNARY:
         return operand.text  # x ** -2 reads as intended
     return f"({operand.text})"

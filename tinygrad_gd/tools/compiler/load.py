@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tinygrad_gd.core.ops import OPS
+from tinygrad_gd.core.ops import OPS, Op, is_custom
 from tinygrad_gd.tools.compiler.write import Code, Line, code_line
 
 __all__ = ["Loaded", "Program"]
@@ -41,7 +41,13 @@ class Program:
             display += [(1, line) for line in code.reverse]
         body = [*code.unpack, *code.forward, *code.reverse]
         self.value_and_grad = _load(
-            f"value_and_grad_{code.name}", code.parameters, display, body, None, code.result
+            f"value_and_grad_{code.name}",
+            code.parameters,
+            display,
+            body,
+            None,
+            code.result,
+            code.custom_ops,
         )
         self._descend: Loaded | None = None
 
@@ -78,7 +84,9 @@ def _load_descend(code: Code) -> Loaded:
         *((2, line) for line in loop),
     ]
     parameters = [*code.parameters, "learning_rate", "steps"]
-    return _load(f"descend_{code.name}", parameters, display, before, loop, code.updated)
+    return _load(
+        f"descend_{code.name}", parameters, display, before, loop, code.updated, code.custom_ops
+    )
 
 
 # The generated code sees these names and nothing else (no builtins): each op's
@@ -101,8 +109,10 @@ def _load(
     body: list[Line],
     loop: list[Line] | None,
     result: str,
+    custom_ops: dict[str, Op],
 ) -> Loaded:
     """Write the function's source and compile it for floats and for arrays."""
+    scalar_namespace, array_namespace = _namespaces(custom_ops)
 
     def render(scalar: bool) -> str:
         lines = [f"def {name}({', '.join(parameters)}):"]
@@ -113,22 +123,41 @@ def _load(
 
     source = render(scalar=False)
     if len(body) + len(loop or ()) > _LARGEST_FUNCTION:
-        return Loaded(source, *_in_pieces(parameters, body, loop, result))
+        return Loaded(
+            source, *_in_pieces(parameters, body, loop, result, scalar_namespace, array_namespace)
+        )
     scalar_source = render(scalar=True)
     array_code = builtins.compile(source, f"<{name}>", "exec")
     scalar_code = (
         array_code if scalar_source == source else builtins.compile(scalar_source, name, "exec")
     )
     functions = []
-    for code, namespace in ((scalar_code, _SCALAR_NAMESPACE), (array_code, _ARRAY_NAMESPACE)):
+    for code, namespace in ((scalar_code, scalar_namespace), (array_code, array_namespace)):
         namespace = dict(namespace)
         exec(code, namespace)  # generated code only, no user text
         functions.append(namespace[name])
     return Loaded(source, *functions)
 
 
+def _namespaces(custom_ops: dict[str, Op]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The names the code sees: the table's forwards, and the custom ops it calls."""
+    for name, op in custom_ops.items():
+        # Checked again where the name becomes a variable: the op registered under it.
+        if not (name.isidentifier() and op.name == name and is_custom(op)):
+            raise TypeError(f"compile: {name!r} is not the name of a registered custom op")
+    return (
+        {**_SCALAR_NAMESPACE, **{name: op.forward for name, op in custom_ops.items()}},
+        {**_ARRAY_NAMESPACE, **{name: op.ufunc for name, op in custom_ops.items()}},
+    )
+
+
 def _in_pieces(
-    parameters: list[str], body: list[Line], loop: list[Line] | None, result: str
+    parameters: list[str],
+    body: list[Line],
+    loop: list[Line] | None,
+    result: str,
+    scalar_namespace: dict[str, Any],
+    array_namespace: dict[str, Any],
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """A long program as module-level pieces run one after another in one dict."""
 
@@ -165,4 +194,4 @@ def _in_pieces(
 
         return run
 
-    return runner(0, _SCALAR_NAMESPACE), runner(1, _ARRAY_NAMESPACE)
+    return runner(0, scalar_namespace), runner(1, array_namespace)

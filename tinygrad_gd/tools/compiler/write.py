@@ -25,7 +25,18 @@ import numpy as np
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd._support.checks import parameter_names
 from tinygrad_gd.core.autodiff import resolve_argnums
-from tinygrad_gd.core.ops import ADD, DIV, MUL, OPS, SUB, Op, is_row
+from tinygrad_gd.core.ops import (
+    ADD,
+    ATOM,
+    DIV,
+    MUL,
+    OPS,
+    SUB,
+    Op,
+    custom_op_names,
+    is_custom,
+    is_row,
+)
 from tinygrad_gd.core.symbolic import Expr
 from tinygrad_gd.core.value import TracingError, Value, graph_mode, reverse_topological_order
 
@@ -56,7 +67,7 @@ class _Names:
     """Unique variable names: labels where they are safe, else t0, t1, ..."""
 
     def __init__(self) -> None:
-        self.used: set[str] = set()
+        self.used: set[str] = set(custom_op_names())  # the code calls custom ops by name
         self._temporaries = count()
 
     def take(self, wanted: str, fallback: str | None = None) -> str:
@@ -146,6 +157,7 @@ class Code:
     root: str  # the value's expression
     updates: list[tuple[str, str]]  # (differentiated leaf, its gradient's expression)
     updated: str  # the differentiated arguments, written as descend returns them
+    custom_ops: dict[str, Op]  # the custom ops the code calls, by their checked names
 
 
 def trace(
@@ -205,6 +217,7 @@ def trace(
         root=writer.text(value),
         updates=[(inputs[leaf], gradients[leaf]) for leaf in differentiated],
         updated=updated,
+        custom_ops=writer.custom_ops,
     )
 
 
@@ -291,6 +304,20 @@ _IDENTITIES: dict[Op, tuple[tuple[int, float], ...]] = {
 }
 
 
+class _Code(Expr):
+    """A formula as the generated code writes it: a custom op is a call of its name.
+
+    A custom op's notation is display text of the user's; only its name, checked
+    when it was registered, reaches the code.
+    """
+
+    @classmethod
+    def written(cls, op: Op) -> tuple[str, int]:
+        if is_custom(op):
+            return f"{op.name}({', '.join(f'{{{i}}}' for i in range(op.arity))})", ATOM
+        return op.notation, op.precedence
+
+
 class _Writer:
     """Writes the forward and reverse pass of a traced graph, one line per op."""
 
@@ -304,6 +331,7 @@ class _Writer:
         self.order: list[Value] = []  # reverse topological
         self.forward: list[Line] = []
         self.reverse: list[Line] = []
+        self.custom_ops: dict[str, Op] = {}
 
     def text(self, x: Any) -> str:
         """An output (Value or number) as the expression the generated code returns."""
@@ -331,16 +359,19 @@ class _Writer:
     def _write_forward(self, node: Value, root: bool) -> None:
         op = node.op
         if node in self.inputs:
-            self.values[node] = Expr(self.inputs[node])
+            self.values[node] = _Code(self.inputs[node])
             self.named[node] = self.inputs[node]
             return
         if op is not None and not is_row(op):
-            # Only rows reach the generated code: an op made elsewhere has a notation
-            # and a name nobody checked, and no function in the code's namespace.
-            raise TypeError(
-                f"compile writes only the rule table's ops (tinygrad_gd.ops); "
-                f"the op {op.name!r} is not one of them"
-            )
+            # Only rows and registered custom ops reach the generated code: an op made
+            # elsewhere has a name nobody checked, and no function in the code's namespace.
+            if not is_custom(op) or op.name in _RESERVED:
+                raise TypeError(
+                    f"compile writes only the rule table's ops and the ops registered with "
+                    f"custom_op (under a name other than {', '.join(sorted(_RESERVED))}); "
+                    f"the op {op.name!r} is not one of them (or was registered again since)"
+                )
+            self.custom_ops[op.name] = op
         operands = [self.values[parent] for parent in node.parents]
         if op is None or all(isinstance(v, float) for v in operands):
             self._write_constant(node)
@@ -351,10 +382,10 @@ class _Writer:
                 return
         wanted = node.label or (self.function_name if root else "")
         name = self.names.take(wanted) if wanted else self.names.temporary()
-        expression = Expr.apply(op, *operands).text
+        expression = _Code.apply(op, *operands).text
         self.forward.append(code_line([name], expression, op.name))
         self.statements[node] = f"{name} = {expression}"
-        self.values[node] = Expr(name)
+        self.values[node] = _Code(name)
         self.named[node] = name
 
     def _write_constant(self, node: Value) -> None:
@@ -362,7 +393,7 @@ class _Writer:
         if node.op is None and node.label and _is_safe(node.label):
             name = self.names.take(node.label)
             self.forward.append(code_line([name], _literal(node.data), "constant"))
-            self.values[node] = Expr(name)
+            self.values[node] = _Code(name)
             self.named[node] = name
         else:
             self.values[node] = float(node.data)
@@ -396,7 +427,7 @@ class _Writer:
             return adjoint  # another adjoint's name: reuse it, no copy
         name = f"grad_{self.named[node]}"
         self.reverse.append(code_line([name], adjoint.text, self._comment(users)))
-        return Expr(name)
+        return _Code(name)
 
     def _gradient(
         self, leaf: Value, adjoints: dict[Value, Expr | float], users: dict[Value, list[Value]]
