@@ -73,23 +73,91 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # what type checkers and editors see
-    from tinygrad_gd import data, nn, optim, tutorial
-    from tinygrad_gd.core.autodiff import (
-        detect_anomaly,
-        grad,
-        gradients,
-        no_grad,
-        stop_gradient,
-        value_and_grad,
+if TYPE_CHECKING:  # what type checkers see; `name as name` exports it under --strict
+    from tinygrad_gd import (
+        data as data,
     )
-    from tinygrad_gd.core.ops import custom_op
-    from tinygrad_gd.core.transforms import hessian, jacobian, jvp
-    from tinygrad_gd.core.value import AnomalyError, TracingError, Value
-    from tinygrad_gd.learning import io, plots
-    from tinygrad_gd.learning.train import History, fit
-    from tinygrad_gd.tools.compiler import compile
-    from tinygrad_gd.tools.explain import explain
-    from tinygrad_gd.tools.gradcheck import GradcheckError, compare, gradcheck, numerical_grad
-    from tinygrad_gd.tools.graph import to_dot
-    from tinygrad_gd.tools.parse import parse
+    from tinygrad_gd import (
+        nn as nn,
+    )
+    from tinygrad_gd import (
+        optim as optim,
+    )
+    from tinygrad_gd import (
+        tutorial as tutorial,
+    )
+    from tinygrad_gd.core.autodiff import (
+        detect_anomaly as detect_anomaly,
+    )
+    from tinygrad_gd.core.autodiff import (
+        grad as grad,
+    )
+    from tinygrad_gd.core.autodiff import (
+        gradients as gradients,
+    )
+    from tinygrad_gd.core.autodiff import (
+        no_grad as no_grad,
+    )
+    from tinygrad_gd.core.autodiff import (
+        stop_gradient as stop_gradient,
+    )
+    from tinygrad_gd.core.autodiff import (
+        value_and_grad as value_and_grad,
+    )
+    from tinygrad_gd.core.ops import (
+        custom_op as custom_op,
+    )
+    from tinygrad_gd.core.transforms import (
+        hessian as hessian,
+    )
+    from tinygrad_gd.core.transforms import (
+        jacobian as jacobian,
+    )
+    from tinygrad_gd.core.transforms import (
+        jvp as jvp,
+    )
+    from tinygrad_gd.core.value import (
+        AnomalyError as AnomalyError,
+    )
+    from tinygrad_gd.core.value import (
+        TracingError as TracingError,
+    )
+    from tinygrad_gd.core.value import (
+        Value as Value,
+    )
+    from tinygrad_gd.learning import (
+        io as io,
+    )
+    from tinygrad_gd.learning import (
+        plots as plots,
+    )
+    from tinygrad_gd.learning.train import (
+        History as History,
+    )
+    from tinygrad_gd.learning.train import (
+        fit as fit,
+    )
+    from tinygrad_gd.tools.compiler import (
+        compile as compile,
+    )
+    from tinygrad_gd.tools.explain import (
+        explain as explain,
+    )
+    from tinygrad_gd.tools.gradcheck import (
+        GradcheckError as GradcheckError,
+    )
+    from tinygrad_gd.tools.gradcheck import (
+        compare as compare,
+    )
+    from tinygrad_gd.tools.gradcheck import (
+        gradcheck as gradcheck,
+    )
+    from tinygrad_gd.tools.gradcheck import (
+        numerical_grad as numerical_grad,
+    )
+    from tinygrad_gd.tools.graph import (
+        to_dot as to_dot,
+    )
+    from tinygrad_gd.tools.parse import (
+        parse as parse,
+    )

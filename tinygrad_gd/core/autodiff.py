@@ -20,7 +20,9 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal, Protocol, overload
+
+from numpy.typing import NDArray
 
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.escape import differentiated
@@ -229,6 +231,34 @@ def value_and_grad(
     return value_and_grad_f
 
 
+class GradientFunction(Protocol):
+    """What ``grad(f)`` is to a type checker: the gradient has its argument's type.
+
+    A float gives a float, a Value a Value, a list a list, an array an array.
+    (Inside another transform a float argument gives a Value, which computes
+    as a float does.)
+    """
+
+    @overload
+    def __call__(self, x: Value, /, *args: Any, **kwargs: Any) -> Value: ...
+    @overload
+    def __call__(self, x: float, /, *args: Any, **kwargs: Any) -> float: ...
+    @overload
+    def __call__(self, x: list[Any], /, *args: Any, **kwargs: Any) -> list[Any]: ...
+    @overload
+    def __call__(self, x: tuple[Any, ...], /, *args: Any, **kwargs: Any) -> tuple[Any, ...]: ...
+    @overload
+    def __call__(self, x: NDArray[Any], /, *args: Any, **kwargs: Any) -> NDArray[Any]: ...
+
+
+@overload
+def grad(
+    f: Callable[..., Any], argnums: Literal[0] = 0, has_aux: Literal[False] = False
+) -> GradientFunction: ...
+@overload
+def grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]: ...
 def grad(
     f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[..., Any]:

@@ -365,12 +365,14 @@ class _Writer:
         if op is not None and not is_row(op):
             # Only rows and registered custom ops reach the generated code: an op made
             # elsewhere has a name nobody checked, and no function in the code's namespace.
-            if not is_custom(op) or op.name in _RESERVED:
+            if not is_custom(op):
                 raise TypeError(
-                    f"compile writes only the rule table's ops and the ops registered with "
-                    f"custom_op (under a name other than {', '.join(sorted(_RESERVED))}); "
-                    f"the op {op.name!r} is not one of them (or was registered again since)"
+                    f"compile writes only the rule table's ops and those registered with "
+                    f"custom_op; the op {op.name!r} is not one of them (made by hand, or "
+                    "its name was registered again since)"
                 )
+            if op.name in _RESERVED:
+                raise TypeError(f"compile: the custom op name {op.name!r} is one the code uses")
             self.custom_ops[op.name] = op
         operands = [self.values[parent] for parent in node.parents]
         if op is None or all(isinstance(v, float) for v in operands):
