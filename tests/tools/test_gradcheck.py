@@ -237,3 +237,10 @@ def test_gradcheck_refuses_a_bad_eps_before_differentiating() -> None:
 
 def test_format_table_pads_columns() -> None:
     assert format_table([("a", "bb", "c"), ("xyz", "1", "")]) == "a    bb  c\nxyz  1"
+
+
+def test_gradcheck_of_a_math_function_on_a_value_says_to_write_the_op() -> None:
+    # math.exp(x) leaves the graph: its automatic gradient would be a silent 0 · ...
+    with pytest.raises(TypeError, match=r"x\.exp\(\)"):
+        gradcheck(lambda x: x * math.exp(x), 1.0)
+    assert gradcheck(lambda x: x * x.exp(), 1.0)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from tinygrad_gd._support.checks import function, function_name, parameter_names
 from tinygrad_gd._support.tables import format_table
-from tinygrad_gd.core.autodiff import gradients
+from tinygrad_gd.core.autodiff import differentiating, gradients
 from tinygrad_gd.core.value import Value, graph_mode
 
 __all__ = [
@@ -412,9 +412,9 @@ def _evaluate_on_values(f: Callable[..., Any], points: tuple[Argument, ...]) -> 
 
 def _automatic_gradient(f: Callable[..., Any], points: list[Argument]) -> list[Argument]:
     arguments = [_as_values(point) for point in points]
-    with graph_mode(record=True):
-        out = _output(f, f(*arguments))
     leaves = _leaves(arguments)
+    with differentiating(leaves):  # math.exp(x) in f: the error that says to write x.exp()
+        out = _output(f, f(*arguments))
     flat = gradients(out, leaves) if isinstance(out, Value) else (0.0,) * len(leaves)
     result: list[Argument] = []
     start = 0
