@@ -88,6 +88,7 @@ def test_on_a_terminal_the_progress_bar_never_shares_a_line_with_an_epoch_line()
 
 def test_moons_saves_a_loadable_model_and_plots_in_a_subprocess(tmp_path: Path) -> None:
     saved, plots = tmp_path / "moons.json", tmp_path / "plots"
+    plots.mkdir()
     done = run_cli("train",
         "--samples", "40", "--epochs", "20", "--seed", "3",
         "--save", str(saved), "--plot", str(plots),
@@ -177,6 +178,17 @@ def test_a_plot_folder_that_is_a_file_is_refused(
     (tmp_path / "taken").write_text("", encoding="utf-8")
     assert main(["train", "--dataset", "xor", "--plot", str(tmp_path / "taken")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_missing_plot_folder_is_refused_as_demo_refuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "plots"
+    assert main(["train", "--dataset", "xor", "--plot", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"tinygrad-gd train: error: --plot {missing}: no such folder; create it first\n"
+    )
+    assert not missing.exists()
 
 
 def test_plot_without_matplotlib_names_the_extra_and_trains_nothing(

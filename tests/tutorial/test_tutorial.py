@@ -165,7 +165,7 @@ def test_compare_reports_the_published_neuron_as_failing(
         assert row.second == pytest.approx(expected, rel=1e-12)
         assert row.first == pytest.approx(expected * ratio, rel=1e-12)
         assert row.abs_diff == pytest.approx(abs(expected) * abs(ratio - 1), rel=1e-9)
-    assert "FAIL" in str(report)
+    assert "differs" in str(report)
 
 
 def test_part_one_published_discrepancy_by_hand() -> None:
@@ -444,3 +444,29 @@ def test_given_values_are_used_as_they_are() -> None:
 def test_bad_input_is_named(call: object, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         call()  # type: ignore[operator]
+
+
+def test_gradient_descent_stops_at_the_first_step_within_the_tolerance() -> None:
+    w, steps = 0.5, 0  # Part 1 at rate 0.5, descended with plain arithmetic
+    while abs(sig(0.1 * w) - 0.3) >= 1e-2:
+        w -= 0.5 * 2 * (sig(0.1 * w) - 0.3) * sig(0.1 * w) * (1 - sig(0.1 * w)) * 0.1
+        steps += 1
+    for method in ("automatic", "manual"):
+        run = t.gradient_descent(
+            t.PART1_FAST, [[0.5]], iterations=50_000, method=method, stop_within=1e-2
+        )
+        assert len(run.predictions) == steps + 1
+        assert float(run.predictions[-1]) == pytest.approx(sig(0.1 * w), rel=1e-12)
+    capped = t.gradient_descent(t.PART1_FAST, [[0.5]], iterations=10, stop_within=1e-2)
+    assert len(capped.predictions) == 11  # the cap comes first
+    # A batch stops when every run is within the tolerance.
+    starts = [np.array([[0.5], [0.6]])]
+    batch = t.gradient_descent(t.PART1_FAST, starts, iterations=50_000, stop_within=1e-2)
+    assert np.all(np.abs(batch.predictions[-1] - 0.3) < 1e-2)
+    assert not np.all(np.abs(batch.predictions[-2] - 0.3) < 1e-2)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), "0.1"])
+def test_gradient_descent_refuses_a_bad_stop_within(bad: object) -> None:
+    with pytest.raises((TypeError, ValueError), match="stop_within must be"):
+        t.gradient_descent(t.PART1, [[0.5]], iterations=1, stop_within=bad)  # type: ignore[arg-type]

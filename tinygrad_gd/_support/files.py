@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_text", "check_writable", "path_argument", "replacing"]
+__all__ = ["atomic_write_text", "check_writable", "existing_folder", "path_argument", "replacing"]
 
 
 def path_argument(path: Any) -> Path:
@@ -44,6 +44,26 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     if not target.absolute().parent.is_dir():
         raise FileNotFoundError(f"cannot write {target}: its folder does not exist")
     return target
+
+
+def existing_folder(path: Any, name: str) -> Path:
+    """``path`` as a Path, if it names an existing folder; errors say ``name`` first.
+
+    Output folders are never made on the fly, by any command: a typo in a path
+    would otherwise leave a stray folder and files where nobody looks.
+
+    >>> existing_folder("/no/such/folder", "--plot")
+    Traceback (most recent call last):
+    FileNotFoundError: --plot /no/such/folder: no such folder; create it first
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"{name} must be a path, got {type(path).__name__}: {path!r}")
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"{name} {folder}: no such folder; create it first")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{name} {folder}: exists and is not a folder")
+    return folder
 
 
 @contextmanager

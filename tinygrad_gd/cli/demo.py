@@ -1,14 +1,15 @@
-"""``tinygrad-gd demo``: the tutorial's parts 1–4, derived by hand and automatically."""
+"""``tinygrad-gd demo``: Part 1 of the tutorial told in a screenful, or parts 1–4 in detail."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from tinygrad_gd._support.files import existing_folder
 from tinygrad_gd.cli.options import UsageError, count_option, number_option
 from tinygrad_gd.learning.plots import INSTALL_HINT
 from tinygrad_gd.tools.graph import GraphvizError
-from tinygrad_gd.tutorial.demo import DEFAULT_ITERATIONS, GRAPH_FORMATS, run_demo
+from tinygrad_gd.tutorial.demo import DEFAULT_ITERATIONS, GRAPH_FORMATS, REACHED, run_demo
 from tinygrad_gd.tutorial.descent import GRADIENT_METHODS
 from tinygrad_gd.tutorial.examples import PARTS
 
@@ -21,11 +22,16 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     >>> add_demo_arguments(parser)
     >>> args = parser.parse_args(["--part", "3", "--lr", "0.5"])
     >>> args.part, args.lr, args.iterations
-    ([3], 0.5, 5000)
+    ([3], 0.5, 100000)
     """
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--part", type=int, action="append", choices=sorted(PARTS), metavar="N",
-        help="run part N of the series only (1-4; may repeat; default: all)",
+        help="show part N of the series in detail (1-4; may repeat; default: the story of "
+        "part 1 in a screenful)",
+    )  # fmt: skip
+    which.add_argument(
+        "--all", action="store_true", help="show every part of the series in detail",
     )  # fmt: skip
     parser.add_argument(
         "--lr", type=number_option(positive=True), metavar="RATE",
@@ -33,7 +39,8 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--iterations", type=count_option(), default=DEFAULT_ITERATIONS, metavar="N",
-        help=f"gradient-descent iterations per network (default {DEFAULT_ITERATIONS:,})",
+        help="the most gradient-descent iterations per network; each stops once within "
+        f"{REACHED:g} of its target (default {DEFAULT_ITERATIONS:,})",
     )  # fmt: skip
     parser.add_argument(
         "--seed", type=count_option(), default=0, metavar="N",
@@ -52,11 +59,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plot", type=Path, metavar="DIR",
         help=f"write each network's prediction and error against iteration as DIR/NAME.png "
-        f"(needs matplotlib: {INSTALL_HINT})",
+        f"into the existing folder DIR (needs matplotlib: {INSTALL_HINT})",
     )  # fmt: skip
     parser.add_argument(
         "--graph", type=Path, metavar="DIR",
-        help="write each network's computation graph into DIR (see --graph-format)",
+        help="write each network's computation graph into the existing folder DIR "
+        "(see --graph-format)",
     )  # fmt: skip
     parser.add_argument(
         "--graph-format", choices=GRAPH_FORMATS, default="dot",
@@ -80,8 +88,11 @@ def run_demo_command(args: argparse.Namespace) -> int:
     if args.compile and args.gradient not in ("automatic", "compiled"):
         raise UsageError(f"--compile trains with the automatic gradient, not {args.gradient}")
     try:
+        for folder, option in ((args.plot, "--plot"), (args.graph, "--graph")):
+            if folder is not None:
+                existing_folder(folder, option)
         run_demo(
-            parts=sorted(set(args.part)) if args.part else sorted(PARTS),
+            parts=sorted(PARTS) if args.all else sorted(set(args.part)) if args.part else None,
             learning_rate=args.lr,
             iterations=args.iterations,
             seed=args.seed,

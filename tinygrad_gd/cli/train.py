@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from tinygrad_gd._support.files import check_writable
+from tinygrad_gd._support.files import check_writable, existing_folder
 from tinygrad_gd._support.progress import LiveLine
 from tinygrad_gd.cli.options import UsageError, count_option, number_option
 from tinygrad_gd.learning import data, io, plots
@@ -105,7 +105,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="seeds data, weights and order (default 0)",
     )  # fmt: skip
     add("--save", metavar="FILE", help="save parameters and optimizer state as JSON")
-    add("--plot", metavar="DIR", help="write loss.png and decision_boundary.png into DIR")
+    add(
+        "--plot", metavar="DIR",
+        help="write loss.png and decision_boundary.png into the existing folder DIR",
+    )  # fmt: skip
     add("--compile", action="store_true", help="run every step on code compiled once (faster)")
 
 
@@ -212,10 +215,10 @@ def _prepare_plot_folder(folder: str, require_matplotlib: Callable[[], None]) ->
         require_matplotlib()
     except ImportError as error:
         raise UsageError(str(error)) from None
-    with _naming_the_option("--plot"):
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            raise NotADirectoryError(f"{folder} is a file, not a folder")
-        os.makedirs(folder, exist_ok=True)
+    try:
+        existing_folder(folder, "--plot")  # refused when missing, as by every command
+    except OSError as error:
+        raise UsageError(str(error)) from None
 
 
 @contextmanager

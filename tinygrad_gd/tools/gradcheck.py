@@ -11,7 +11,7 @@ written with Value operations: ``w @ x``, ``.sigmoid()``, ``** 2``.
 True
 >>> print(compare({"w": 0.0099566468}, {"w": 0.0106182320}))
 parameter  manual        automatic    abs diff  rel diff
-w          0.0099566468  0.010618232  6.6e-04   6.2e-02   FAIL
+w          0.0099566468  0.010618232  6.6e-04   6.2e-02   differs
 largest abs diff 6.6e-04; 1 of 1 entries differ beyond atol=1e-10, rtol=1e-07
 """
 
@@ -213,7 +213,7 @@ class Comparison:
 
         >>> print(compare([1.0, 2.0, 3.0], [1.0, 2.5, 3.0]).format(max_rows=1))
         parameter  manual  automatic  abs diff  rel diff
-        w[1]       2       2.5        5.0e-01   2.0e-01   FAIL
+        w[1]       2       2.5        5.0e-01   2.0e-01   differs
         ... 2 more entries
         largest abs diff 5.0e-01; 1 of 3 entries differ beyond atol=1e-10, rtol=1e-07
         """
@@ -228,7 +228,7 @@ class Comparison:
                 f"{row.second:.10g}",
                 f"{row.abs_diff:.1e}",
                 f"{row.rel_diff:.1e}",
-                "ok" if row.passed else "FAIL",
+                "ok" if row.passed else "differs",
             )
             for row in shown
         ]

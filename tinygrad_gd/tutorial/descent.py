@@ -199,6 +199,7 @@ def gradient_descent(
     learning_rate: float | None = None,
     method: GradientMethod = "manual",
     on_step: Callable[[int, float], None] | None = None,
+    stop_within: float | None = None,
 ) -> Run:
     """Train the example's network: ``iterations`` steps of w ← w − learning_rate · dE/dw.
 
@@ -206,16 +207,22 @@ def gradient_descent(
     train a whole batch of starting weights at once (leading axes);
     ``automatic`` and ``compiled`` train one. ``on_step(k, prediction)`` is
     called after each step (for progress reports); it follows one run, so it
-    needs one set of weights. The given weights are not changed.
+    needs one set of weights. With ``stop_within``, training stops early, after
+    the first step where every |prediction − target| < stop_within, so
+    ``iterations`` is a cap. The given weights are not changed.
 
     >>> run = gradient_descent(PART1_FAST, [[0.5]], iterations=12_000, method="automatic")
     >>> int(run.reached_at()), round(float(run.predictions[-1]), 4)
     (11012, 0.3006)
+    >>> early = gradient_descent(PART1_FAST, [[0.5]], iterations=12_000, stop_within=1e-3)
+    >>> len(early.predictions) - 1  # the steps taken: until within 0.001 of the target
+    11012
     """
     current = _example_weights(example, weights)
     rate = _rate(example, learning_rate)
     method = _method(method)
     iterations = count(iterations, "iterations")
+    tolerance = None if stop_within is None else number(stop_within, "stop_within", positive=True)
     batch = current[-1].shape[:-1]  # w or w_output: (..., inputs or hidden)
     if batch and method in ("automatic", "compiled"):
         raise ValueError(
@@ -230,13 +237,20 @@ def gradient_descent(
     first = _predict(example, current)
     predictions = np.empty((iterations + 1, *first.shape))
     predictions[0] = first
-    for step in range(1, iterations + 1):
+    step = 0
+    while step < iterations and not _within(predictions[step], example.target, tolerance):
+        step += 1
         grads = _example_gradients(example, current, method, rate)
         current = tuple(update_w(w, g, rate) for w, g in zip(current, grads, strict=True))
         predictions[step] = _predict(example, current)
         if on_step is not None:
             on_step(step, float(predictions[step]))
-    return Run(example, predictions, current)
+    return Run(example, predictions[: step + 1], current)
+
+
+def _within(predictions: Array, target: float, tolerance: float | None) -> bool:
+    """Whether training may stop: every prediction closer to the target than tolerance."""
+    return tolerance is not None and bool(np.all(np.abs(predictions - target) < tolerance))
 
 
 # -- validation ------------------------------------------------------------------------
