@@ -4,6 +4,11 @@ This is the one statement of the order: ``tests/test_layers.py`` reads the
 import graph from the source and holds it to this list, and
 docs/architecture.md describes it.
 
+Drawing a graph sits in core (``core/drawing.py``), not in tools, because a
+Value shows its own graph in a notebook and core imports nothing above it;
+the names it gives nodes come from ``core/symbolic.py``, which ``explain``
+(tools) uses too, so both name a node alike.
+
 >>> layer_of("tinygrad_gd.core.value"), layer_of("tinygrad_gd.cli.train")
 ('core', 'cli')
 >>> LAYERS.index("tools") < LAYERS.index("learning")

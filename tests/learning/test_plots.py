@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from tinygrad_gd import data
 from tinygrad_gd.learning import plots
@@ -106,3 +107,20 @@ def test_plot_decision_boundary_names_a_bad_argument_and_writes_nothing(
 def test_plot_loss_needs_a_history(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="plot_loss needs the History that fit returns"):
         plots.plot_loss([1.0, 0.5], tmp_path / "loss.png")  # type: ignore[arg-type]
+
+
+def test_without_a_path_the_plots_are_returned_as_figures(tmp_path: Path) -> None:
+    history = History(loss=[1.0, 0.5, 0.25], metrics={"accuracy": [0.5, 0.75, 1.0]})
+    drawing = plots.plot_loss(history)
+    assert isinstance(drawing, Figure)
+    (line,) = drawing.axes[0].get_lines()
+    assert list(line.get_ydata()) == [1.0, 0.5, 0.25]  # the loss, step by step
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    X, y = data.xor(labels=(-1, 1))
+    model = MLP(2, [4, 1], activation=["tanh", "linear"], seed=0)
+    boundary = plots.plot_decision_boundary(model, X, y, loss=HingeLoss(), resolution=20)
+    assert isinstance(boundary, Figure)
+    accuracy = HingeLoss().accuracy(model.predict(X).tolist(), y.tolist())
+    assert boundary.axes[0].get_title() == f"Decision boundary: accuracy {accuracy:.0%}"
+    assert plots.plot_loss(history, tmp_path / "loss.png") is None
+    assert (tmp_path / "loss.png").read_bytes().startswith(b"\x89PNG")

@@ -12,7 +12,8 @@ from strategies import Expression, expressions
 
 from tinygrad_gd import Value, explain, gradients
 from tinygrad_gd.cli import main
-from tinygrad_gd.tools.explain import MAX_INLINE_FORMULA, PathLimitError
+from tinygrad_gd.core.symbolic import MAX_INLINE_FORMULA
+from tinygrad_gd.tools.explain import PathLimitError
 from tinygrad_gd.tutorial.graphs import build_hidden_layer, build_neuron
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 import sys
 from pathlib import Path
@@ -10,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tinygrad_gd import Value, to_dot
-from tinygrad_gd.tools import graph as viz
 from tinygrad_gd.tools.graph import GraphvizError, GraphvizNotFoundError, render, write_graph
 from tinygrad_gd.tutorial.graphs import build_neuron
 
@@ -50,7 +50,7 @@ def test_nodes_show_label_data_and_grad_after_backward() -> None:
 def test_binary_ops_mark_which_operand_is_which() -> None:
     a, b = Value(1.0, label="a"), Value(2.0, label="b")
     text = to_dot(b - a)
-    ids = dict(re.findall(r'  (v\d+) \[shape=record, label="\{(\w+) ', text))
+    ids = dict(re.findall(r'  (v\d+) \[shape=record, label="\{(\w+) \|', text))
     node = {label: identifier for identifier, label in ids.items()}
     op = re.search(r'  (v\d+_op) \[shape=ellipse, label="a - b"\];', text)
     assert op is not None
@@ -94,13 +94,15 @@ def fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     program.parent.mkdir()
     program.write_text(f"#!{sys.executable}\n{FAKE_DOT}")
     program.chmod(program.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr(viz.shutil, "which", lambda name: str(program) if name == "dot" else None)
+    monkeypatch.setattr(
+        shutil, "which", lambda name, path=None: str(program) if name == "dot" else None
+    )
     return program
 
 
 @pytest.fixture
 def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
 
 
 def test_render_runs_dot_with_the_format_of_the_suffix(fake_dot: Path, tmp_path: Path) -> None:
@@ -123,7 +125,8 @@ def test_without_graphviz_the_error_says_how_to_get_it(no_dot: None, tmp_path: P
         write_graph(part_one(), tmp_path / "graph.svg")
     assert isinstance(caught.value, GraphvizError)  # one class to catch for any Graphviz failure
     message = str(caught.value)
-    assert "`dot` is not on the PATH" in message and "install Graphviz" in message
+    assert "`dot` is not installed" in message and "install Graphviz" in message
+    assert 'pip install "tinygrad_gd[graph]"' in message
     assert "\n" not in message
     assert list(tmp_path.iterdir()) == []
 

@@ -15,7 +15,6 @@ from helpers import Terminal, run_cli
 from helpers import sigmoid as sig
 
 from tinygrad_gd.cli import main
-from tinygrad_gd.tools import graph as viz
 from tinygrad_gd.tutorial.demo import run_demo
 
 
@@ -239,7 +238,7 @@ def test_graph_writes_dot_files(tmp_path: Path) -> None:
 def test_graph_images_need_graphviz(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
     assert main(["demo", "--graph", str(tmp_path), "--graph-format", "svg"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.splitlines()) == 1
@@ -346,7 +345,9 @@ def test_graphviz_failing_during_the_run_is_one_line_and_exit_2(
     failing = "import sys\nsys.stderr.write('Error: out of memory\\n')\nsys.exit(1)\n"
     program.write_text(f"#!{sys.executable}\n{failing}")
     program.chmod(0o755)
-    monkeypatch.setattr(viz.shutil, "which", lambda name: str(program) if name == "dot" else None)
+    monkeypatch.setattr(
+        shutil, "which", lambda name, path=None: str(program) if name == "dot" else None
+    )
     (tmp_path / "graphs").mkdir()
     argv = ["demo", "--part", "3", "--iterations", "0", "--graph", str(tmp_path / "graphs")]
     assert main([*argv, "--graph-format", "svg"]) == 2

@@ -1,4 +1,7 @@
-"""Text tables and lists as the library prints them (gradcheck, explain, the demo).
+"""Tables and lists as the library shows them: text (gradcheck, explain, the demo), HTML.
+
+The HTML is what a notebook shows for a result (``_repr_html_``): the same
+rows, escaped, in a plain ``<table>``.
 
 >>> print(format_table([("name", "value"), ("w", "0.5")]))
 name  value
@@ -9,9 +12,10 @@ w     0.5
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable, Sequence
 
-__all__ = ["format_table", "listing"]
+__all__ = ["format_table", "html_table", "listing"]
 
 
 def format_table(rows: Sequence[Sequence[str]]) -> str:
@@ -34,3 +38,23 @@ def listing(names: Iterable[str]) -> str:
     'a, b'
     """
     return ", ".join(names) or "none"
+
+
+def html_table(
+    rows: Sequence[Sequence[str]], *, header: bool = True, caption: str | None = None
+) -> str:
+    """Rows of cells as an HTML table, every cell escaped; the first row is the header.
+
+    >>> print(html_table([("name", "value"), ("w", "<0.5>")], caption="a & b"))
+    <table><caption>a &amp; b</caption>
+    <tr><th>name</th><th>value</th></tr>
+    <tr><td>w</td><td>&lt;0.5&gt;</td></tr>
+    </table>
+    """
+    lines = ["<table>" + (f"<caption>{html.escape(caption)}</caption>" if caption else "")]
+    for i, row in enumerate(rows):
+        tag = "th" if header and i == 0 else "td"
+        cells = "".join(f"<{tag}>{html.escape(cell)}</{tag}>" for cell in row)
+        lines.append(f"<tr>{cells}</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)

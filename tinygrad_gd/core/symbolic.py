@@ -1,4 +1,4 @@
-"""Formulas as text, built by the rule table itself.
+"""Formulas as text, built by the rule table itself; and the names of a graph's nodes.
 
 An :class:`Expr` is a piece of formula text that composes like a number:
 ``+ - * /`` and the table's ops applied to Exprs print the result, with just
@@ -12,13 +12,21 @@ of any derivative.
 (Expr('pred * (1 - pred)'),)
 >>> DIV.partials(Expr("a"), Expr("b"), Expr("out"))
 (Expr('1 / b'), Expr('-out / b'))
+
+:class:`NodeNames` names every node of a graph the one way that ``explain``
+and the drawings share: by its label, by its number if constant, else by its
+formula in terms of named nodes, or by a generated ``t1``, ``t2`` ... when
+that formula is long.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Generic, Protocol, TypeVar
+
 from tinygrad_gd.core.ops import ADD, ATOM, DIV, MUL, NEG, POW, POWER, SUB, UNARY, Op, number_text
 
-__all__ = ["Expr", "as_expr", "number_text"]
+__all__ = ["MAX_INLINE_FORMULA", "Expr", "Node", "NodeNames", "Term", "as_expr", "number_text"]
 
 # Ops for which a left operand of equal binding strength needs no parentheses:
 # a - b - c is (a - b) - c, but a ** b ** c is not (a ** b) ** c.
@@ -117,3 +125,87 @@ def _operand_text(name: str, precedence: int, position: int, operand: Expr) -> s
     if precedence == POWER and position == 1 and operand.precedence >= UNARY:
         return operand.text  # x ** -2 reads as intended
     return f"({operand.text})"
+
+
+# -- the names of a graph's nodes ---------------------------------------------------
+
+MAX_INLINE_FORMULA = 40
+"""An unlabelled node's formula longer than this is named ``t1``, ``t2`` ... instead."""
+
+Term = Expr | float  # a formula, or a number when it has no symbol in it
+
+
+class Node(Protocol):
+    """What naming reads of a graph node: a ``Value``, without importing it here.
+
+    (``core.value`` shows a Value's graph through the drawing module, which
+    names nodes with this one; importing Value back would close a cycle.)
+    """
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def data(self) -> float: ...
+
+    @property
+    def op(self) -> Op | None: ...
+
+    @property
+    def parents(self) -> Sequence[Node]: ...
+
+
+N = TypeVar("N", bound=Node)
+
+
+class NodeNames(Generic[N]):
+    """Each node's name in formulas, for a graph given operands first (topological order).
+
+    A node is named by its label; an unlabelled one by ``ends`` if listed
+    there, by its number if it is a constant, else by its formula in terms of
+    its operands' names, or by a generated name (``t1``, ``t2`` ..., listed
+    with their formulas in ``generated``) when that formula is longer than
+    :data:`MAX_INLINE_FORMULA`. ``mentions[node]`` holds the nodes with
+    generated names that a node's name uses.
+
+    >>> from tinygrad_gd.core.value import Value, reverse_topological_order
+    >>> w = Value(0.5, label="w")
+    >>> y = (w * 0.1).sigmoid() - 0.3
+    >>> names = NodeNames(reverse_topological_order(y)[::-1])
+    >>> names.text(y.parents[0]), names.text(y)
+    ('sigmoid(w * 0.1)', 'sigmoid(w * 0.1) - 0.3')
+    """
+
+    def __init__(self, order: Sequence[N], ends: Mapping[N, str] | None = None) -> None:
+        ends = ends or {}
+        self.terms: dict[N, Term] = {}
+        self.generated: dict[N, tuple[str, str]] = {}
+        self.mentions: dict[N, frozenset[N]] = {}
+        taken = {node.label for node in order if node.label} | set(ends.values())
+        fresh = (name for k in range(1, len(order) + 2) if (name := f"t{k}") not in taken)
+        for node in order:
+            mentions: frozenset[N] = frozenset()
+            if node.label or node in ends:
+                term: Term = Expr(node.label or ends[node])
+            elif node.op is None:
+                term = node.data
+            else:
+                parents: Sequence[N] = node.parents  # type: ignore[assignment]  # N's own kind
+                term = node.op(*(self.terms[parent] for parent in parents))
+                mentions = frozenset().union(*(self.mentions[p] for p in parents))
+                if isinstance(term, Expr) and len(term.text) > MAX_INLINE_FORMULA:
+                    self.generated[node] = (next(fresh), term.text)
+                    term, mentions = Expr(self.generated[node][0]), frozenset({node})
+            self.terms[node] = term
+            self.mentions[node] = mentions
+
+    def text(self, node: N) -> str:
+        """The node's name as text.
+
+        >>> from tinygrad_gd.core.value import Value
+        >>> two = Value(2.0)
+        >>> NodeNames([two]).text(two)
+        '2'
+        """
+        term = self.terms[node]
+        return term.text if isinstance(term, Expr) else number_text(term)

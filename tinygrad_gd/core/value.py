@@ -353,6 +353,16 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """In a notebook: the graph that made this Value as SVG (with Graphviz), and its repr.
+
+        >>> set(Value(1.0)._repr_mimebundle_()) <= {"text/plain", "image/svg+xml"}
+        True
+        """
+        from tinygrad_gd.core.drawing import display_bundle  # only when a notebook asks
+
+        return display_bundle(reverse_topological_order(self)[::-1], repr(self))
+
     # -- reverse mode -------------------------------------------------------------
 
     def backward(self) -> None:

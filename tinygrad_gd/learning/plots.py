@@ -1,8 +1,11 @@
-"""Pictures of training: the loss curve and a classifier's decision boundary, as PNG.
+"""Pictures of training: the loss curve and a classifier's decision boundary.
 
-Needs matplotlib, an optional extra: ``pip install "tinygrad_gd[plot]"``.
-Figures are drawn on their own canvas, without pyplot, so plotting changes
-no global matplotlib state (a notebook's backend stays as it was).
+Given a path, each plot is written there (PNG, or the format of the
+suffix); without one, it is returned as a matplotlib ``Figure``, which a
+notebook shows as the cell's result. Needs matplotlib, an optional extra:
+``pip install "tinygrad_gd[plot]"``. Figures are drawn on their own canvas,
+without pyplot, so plotting changes no global matplotlib state (a
+notebook's backend stays as it was).
 
 >>> INSTALL_HINT  # what the error says when matplotlib is missing
 'pip install "tinygrad_gd[plot]"'
@@ -11,7 +14,7 @@ no global matplotlib state (a notebook's backend stays as it was).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
@@ -73,14 +76,24 @@ def figure(size: tuple[float, float], dpi: int = 100) -> Figure:
     return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
 
 
-def plot_loss(history: History, path: str | os.PathLike[str]) -> None:
-    """Write the loss per step (log scale when it is positive) and each metric to ``path``.
+@overload
+def plot_loss(history: History, path: None = None) -> Figure: ...
+
+
+@overload
+def plot_loss(history: History, path: str | os.PathLike[str]) -> None: ...
+
+
+def plot_loss(history: History, path: str | os.PathLike[str] | None = None) -> Figure | None:
+    """The loss per step (log scale when it is positive) and each metric: to ``path``, or returned.
 
     >>> import importlib.util, os, tempfile
     >>> from tinygrad_gd.learning.train import History
     >>> history = History(loss=[1.0, 0.5, 0.25], metrics={"accuracy": [0.5, 0.75, 1.0]})
     >>> if importlib.util.find_spec("matplotlib") is not None:  # the plot extra is installed
     ...     plot_loss(history, os.path.join(tempfile.mkdtemp(), "loss.png"))
+    ...     print(type(plot_loss(history)).__name__)
+    Figure
     """
     from tinygrad_gd.learning.train import History
 
@@ -102,22 +115,37 @@ def plot_loss(history: History, path: str | os.PathLike[str]) -> None:
         other.set_ylabel(", ".join(history.metrics))
     axes.legend(handles=lines, loc="center right")
     axes.set_title(f"Training: {history.steps} steps")
-    drawing.savefig(os.fspath(path))
+    return _saved_or_returned(drawing, path)
+
+
+@overload
+def plot_decision_boundary(
+    model: Module, X: Any, y: Any, path: None = None, loss: Loss | None = None,
+    resolution: int = 200,
+) -> Figure: ...  # fmt: skip
+
+
+@overload
+def plot_decision_boundary(
+    model: Module, X: Any, y: Any, path: str | os.PathLike[str], loss: Loss | None = None,
+    resolution: int = 200,
+) -> None: ...  # fmt: skip
 
 
 def plot_decision_boundary(
     model: Module,
     X: Any,
     y: Any,
-    path: str | os.PathLike[str],
-    loss: Loss,
+    path: str | os.PathLike[str] | None = None,
+    loss: Loss | None = None,
     resolution: int = 200,
-) -> None:
-    """Write the regions a 2-input classifier assigns to each class, with the data, to ``path``.
+) -> Figure | None:
+    """A 2-input classifier's regions of each class, with the data: to ``path``, or returned.
 
     The model runs on a ``resolution`` x ``resolution`` grid with numpy
-    (:meth:`~tinygrad_gd.learning.nn.Module.predict`); ``loss`` says where an output
-    changes class (:meth:`~tinygrad_gd.learning.losses.Loss.classify`).
+    (:meth:`~tinygrad_gd.learning.nn.Module.predict`); ``loss`` (required) says where
+    an output changes class (:meth:`~tinygrad_gd.learning.losses.Loss.classify`).
+    Without a path, pass it by name: ``plot_decision_boundary(model, X, y, loss=...)``.
 
     >>> import importlib.util, os, tempfile
     >>> from tinygrad_gd import data, nn
@@ -126,6 +154,7 @@ def plot_decision_boundary(
     >>> if importlib.util.find_spec("matplotlib") is not None:  # the plot extra is installed
     ...     path = os.path.join(tempfile.mkdtemp(), "boundary.png")
     ...     plot_decision_boundary(model, X, y, path, nn.HingeLoss(), resolution=50)
+    ...     drawing = plot_decision_boundary(model, X, y, loss=nn.HingeLoss(), resolution=50)
     >>> plot_decision_boundary(nn.MLP(3, [1]), X, y, "boundary.png", nn.HingeLoss())
     Traceback (most recent call last):
     ValueError: a decision boundary is drawn for 2 inputs, but the model has 3
@@ -171,4 +200,12 @@ def plot_decision_boundary(
     axes.legend(loc="lower left", fontsize="small")
     axes.set_xlabel("x₁")
     axes.set_ylabel("x₂")
+    return _saved_or_returned(drawing, path)
+
+
+def _saved_or_returned(drawing: Figure, path: str | os.PathLike[str] | None) -> Figure | None:
+    """Write the figure to ``path``; without one, hand it back to be shown or saved later."""
+    if path is None:
+        return drawing
     drawing.savefig(os.fspath(path))
+    return None

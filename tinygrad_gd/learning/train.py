@@ -39,6 +39,7 @@ from tinygrad_gd._support.checks import (
     samples_array,
 )
 from tinygrad_gd._support.progress import LiveLine, bar
+from tinygrad_gd._support.tables import html_table
 from tinygrad_gd.core.autodiff import detect_anomaly as anomaly_mode
 from tinygrad_gd.core.autodiff import gradients
 from tinygrad_gd.core.value import Value
@@ -111,6 +112,29 @@ class History:
         if self.stop_reason:
             parts.append(f"stop_reason={self.stop_reason!r}")
         return f"History({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: loss and metrics at about ten steps, first and last included.
+
+        >>> history = History(loss=[0.5, 0.25], metrics={"accuracy": [0.5, 1.0]}, epochs=1)
+        >>> print(history._repr_html_())
+        <table><caption>History: 2 steps, 1 epoch</caption>
+        <tr><th>step</th><th>loss</th><th>accuracy</th></tr>
+        <tr><td>1</td><td>0.5</td><td>0.5</td></tr>
+        <tr><td>2</td><td>0.25</td><td>1</td></tr>
+        </table>
+        """
+        epochs = f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}"
+        caption = f"History: {self.steps} step{'' if self.steps == 1 else 's'}, {epochs}"
+        if self.stop_reason:
+            caption += f"; stopped early: {self.stop_reason}"
+        shown = sorted({round(k * (self.steps - 1) / 9) for k in range(10)}) if self.steps else []
+        rows = [("step", "loss", *self.metrics)]
+        rows += [
+            (str(i + 1), f"{self.loss[i]:.4g}", *(f"{v[i]:.4g}" for v in self.metrics.values()))
+            for i in shown
+        ]
+        return html_table(rows, caption=caption)
 
 
 @dataclass(frozen=True)

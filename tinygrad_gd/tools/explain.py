@@ -33,21 +33,18 @@ sum over 1 path = 0.01061823205
 from __future__ import annotations
 
 import functools
+import html
 import operator
 from dataclasses import dataclass
 from typing import Any
 
 from tinygrad_gd._support.checks import count, flag
-from tinygrad_gd._support.tables import format_table
-from tinygrad_gd.core.symbolic import Expr, as_expr, number_text
+from tinygrad_gd._support.tables import format_table, html_table
+from tinygrad_gd.core.symbolic import Expr, NodeNames, Term, as_expr, number_text
 from tinygrad_gd.core.value import Value, reverse_topological_order
 
 __all__ = ["ChainPath", "Explanation", "Factor", "PathLimitError", "explain"]
 
-# An unlabelled node's formula longer than this is shown by a generated name instead.
-MAX_INLINE_FORMULA = 40
-
-Term = Expr | float  # a formula, or a number when it has no symbol in it
 Route = tuple[tuple[Value, int], ...]  # edges (node, operand position), downwards
 
 
@@ -162,6 +159,33 @@ class Explanation:
         sum_line = total if len(self.paths) == 1 else f"{products} = {total}"
         lines += ["", f"sum over {count} = {sum_line}"]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The same chain as HTML, for a notebook: one table per path, then the sum.
+
+        >>> x = Value(3.0, label="x")
+        >>> print(explain(x * 2, x)._repr_html_())
+        <p><b>d y / d x = 2</b></p>
+        <table><caption>path 1: y ← x</caption>
+        <tr><th>factor</th><th>formula</th><th>value</th></tr>
+        <tr><td>d y / d x</td><td>2</td><td>2</td></tr>
+        <tr><td>product</td><td></td><td>2</td></tr>
+        </table>
+        <p>sum over 1 path = 2</p>
+        """
+        text = str(self).split("\n")
+        if len(self.paths) == 0 or not self.paths[0].factors:  # no chain: one sentence
+            return f"<p>{html.escape(text[0])}</p>"
+        parts = [f"<p><b>{html.escape(text[0])}</b></p>"]
+        if self.definitions:
+            parts.append(html_table([("name", "formula"), *self.definitions], caption="where"))
+        for i, path in enumerate(self.paths, 1):
+            rows: list[tuple[str, ...]] = [("factor", "formula", "value")]
+            rows += [(f.symbol, f.formula, _number(f.value)) for f in path.factors]
+            rows.append(("product", "", _number(path.product)))
+            parts.append(html_table(rows, caption=f"path {i}: {' ← '.join(path.nodes)}"))
+        parts.append(f"<p>{html.escape(text[-1])}</p>")
+        return "\n".join(parts)
 
 
 def explain(
@@ -300,31 +324,12 @@ def _paths(y: Value, x: Value, paths_to_x: dict[Value, int]) -> list[Route]:
 # -- names and formulas ------------------------------------------------------------------
 
 
-class _Names:
+class _Names(NodeNames[Value]):
     """Each node's symbol in formulas, and the local partials as formulas and numbers."""
 
     def __init__(self, order: list[Value], y: Value, x: Value) -> None:
-        self.terms: dict[Value, Term] = {}
-        self.generated: dict[Value, tuple[str, str]] = {}
-        # The generated names a node's term mentions, to list only the definitions in use.
-        self.mentions: dict[Value, frozenset[Value]] = {}
+        super().__init__(order[::-1], {y: "y", x: "x"})  # operands first
         self.used: set[Value] = set()
-        taken = {node.label for node in order if node.label}
-        fresh = (name for k in range(1, len(order) + 2) if (name := f"t{k}") not in taken)
-        for node in reversed(order):  # operands first
-            mentions: frozenset[Value] = frozenset()
-            if node.label or node is y or node is x:
-                term: Term = Expr(node.label or ("y" if node is y else "x"))
-            elif node.op is None:
-                term = node.data
-            else:
-                term = node.op(*(self.terms[parent] for parent in node.parents))
-                mentions = frozenset().union(*(self.mentions[p] for p in node.parents))
-                if isinstance(term, Expr) and len(term.text) > MAX_INLINE_FORMULA:
-                    self.generated[node] = (next(fresh), term.text)
-                    term, mentions = Expr(self.generated[node][0]), frozenset({node})
-            self.terms[node] = term
-            self.mentions[node] = mentions
         if x not in self.terms:  # y does not depend on x: only its name is wanted
             self.terms[x], self.mentions[x] = Expr(x.label or "x"), frozenset()
 

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinygrad_gd._support.checks import function, function_name, parameter_names
-from tinygrad_gd._support.tables import format_table
+from tinygrad_gd._support.tables import format_table, html_table
 from tinygrad_gd.core.autodiff import differentiating, gradients
 from tinygrad_gd.core.value import Value, graph_mode
 
@@ -217,11 +217,32 @@ class Comparison:
         ... 2 more entries
         largest abs diff 5.0e-01; 1 of 3 entries differ beyond atol=1e-10, rtol=1e-07
         """
-        header = ("parameter", *self.labels, "abs diff", "rel diff", "")
+        header, body, summary = self._rows(max_rows)
+        hidden = len(self.rows) - len(body)
+        more = f"\n... {hidden} more entries" if hidden else ""
+        return f"{format_table([header, *body])}{more}\n{summary}"
+
+    def _repr_html_(self) -> str:
+        """The table as HTML, for a notebook: at most 50 entries, those that differ first.
+
+        >>> print(compare({"w": 0.25}, {"w": 0.5})._repr_html_())  # doctest: +ELLIPSIS
+        <table><caption>largest abs diff 2.5e-01; 1 of 1 entries differ beyond ...</caption>
+        <tr><th>parameter</th><th>manual</th><th>automatic</th><th>abs diff</th>...
+        <tr><td>w</td><td>0.25</td><td>0.5</td><td>2.5e-01</td><td>5.0e-01</td><td>differs</td></tr>
+        </table>
+        """
+        header, body, summary = self._rows(50)
+        hidden = len(self.rows) - len(body)
+        more = [(f"... {hidden} more entries", *[""] * (len(header) - 1))] if hidden else []
+        return html_table([header, *body, *more], caption=summary)
+
+    def _rows(self, max_rows: int | None) -> tuple[tuple[str, ...], list[tuple[str, ...]], str]:
+        """The header, the rows shown (those that differ first) and the summary line."""
+        header: tuple[str, ...] = ("parameter", *self.labels, "abs diff", "rel diff", "")
         shown = list(self.rows)
         if max_rows is not None and len(shown) > max_rows:
             shown = sorted(shown, key=lambda row: row.passed)[:max_rows]  # stable: failures first
-        body = [
+        body: list[tuple[str, ...]] = [
             (
                 row.name,
                 f"{row.first:.10g}",
@@ -232,14 +253,12 @@ class Comparison:
             )
             for row in shown
         ]
-        hidden = len(self.rows) - len(shown)
-        more = f"\n... {hidden} more entries" if hidden else ""
         failed = sum(not row.passed for row in self.rows)
         summary = (
             f"largest abs diff {self.max_abs_diff:.1e}; {failed} of {len(self.rows)} entries "
             f"differ beyond atol={self.atol:g}, rtol={self.rtol:g}"
         )
-        return f"{format_table([header, *body])}{more}\n{summary}"
+        return header, body, summary
 
 
 def compare(
