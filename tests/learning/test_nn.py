@@ -490,3 +490,15 @@ def test_classify_and_accuracy_follow_each_losses_labels() -> None:
     assert HingeLoss().is_classification([1.0, -1.0])
     assert not HingeLoss().is_classification([1.0, 0.0])
     assert repr(HingeLoss(l2=1e-4)) == "HingeLoss(l2=0.0001)" and repr(MSELoss()) == "MSELoss()"
+
+
+def test_parameters_are_labelled_by_where_they_sit() -> None:
+    assert [p.label for p in Neuron(2, seed=0).parameters()] == ["w[0]", "w[1]", "b"]
+    layer = Layer(2, 2, seed=0)
+    assert [p.label for p in layer.parameters()] == ["w[0][0]", "w[0][1]", "w[1][0]", "w[1][1]",
+                                                     "b[0]", "b[1]"]  # fmt: skip
+    model = MLP(3, [2, 1], seed=0)
+    assert model.layers[0].neurons[1].w[2].label == "layers[0].w[1][2]"
+    assert model.layers[1].neurons[0].b.label == "layers[1].b[0]"  # type: ignore[union-attr]
+    labels = [p.label for p in model.parameters()]
+    assert len(set(labels)) == len(labels) == 2 * 3 + 2 + 2 + 1  # each one names one parameter

@@ -13,6 +13,7 @@ from strategies import Expression, expressions
 from tinygrad_gd import Value, explain, gradients
 from tinygrad_gd.cli import main
 from tinygrad_gd.core.symbolic import MAX_INLINE_FORMULA
+from tinygrad_gd.learning.nn import MLP
 from tinygrad_gd.tools.explain import PathLimitError
 from tinygrad_gd.tutorial.graphs import build_hidden_layer, build_neuron
 
@@ -237,3 +238,34 @@ def test_the_sum_over_paths_is_the_gradient(expression: Expression) -> None:
             explanation = explain(y, x, collapse=collapse, max_paths=10_000, max_factors=100_000)
             (expected,) = gradients(y, [x])
             assert explanation.gradient == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_paths_through_the_same_nodes_say_which_operand_they_take() -> None:
+    x = Value(3.0, label="x")
+    square = x * x
+    explanation = explain(square * x.sin(), x)
+    titles = [path.title for path in explanation.paths]
+    assert titles == [
+        "y ← x * x ← x, through the left operand of x * x",
+        "y ← x * x ← x, through the right operand of x * x",
+        "y ← sin(x) ← x",  # a path with nodes of its own needs no more words
+    ]
+    # d/dx (x² sin x) = 2x sin x + x² cos x, the first two paths x sin x each
+    assert [path.product for path in explanation.paths] == pytest.approx(
+        [3 * math.sin(3.0), 3 * math.sin(3.0), 9 * math.cos(3.0)], rel=1e-12
+    )
+    text = str(explanation)
+    assert "path 2: y ← x * x ← x, through the right operand of x * x" in text
+
+
+def test_a_model_parameter_is_explained_by_its_name() -> None:
+    model = MLP(2, [2, 1], activation=["tanh", "linear"], bias=False, seed=0)
+    output = model([0.5, -1.0])
+    weight = model.layers[0].neurons[1].w[0]
+    explanation = explain(output, weight)
+    assert explanation.x == "layers[0].w[1][0]"
+    # y = v0 tanh(h0) + v1 tanh(w10 * 0.5 + w11 * -1): dy/dw10 = v1 (1 - tanh²) * 0.5
+    (_, v1), (w10, w11) = model.layers[1].neurons[0].w, model.layers[0].neurons[1].w
+    inner = math.tanh(w10.data * 0.5 + w11.data * -1)
+    assert explanation.gradient == pytest.approx(v1.data * (1 - inner**2) * 0.5, rel=1e-12)
+    assert "layers[1].w[0][1]" in str(explanation)

@@ -246,8 +246,9 @@ class Neuron(Module):
         has_bias = flag(bias, "bias")
         rng = _generator(seed)
         limit = 1.0 / math.sqrt(self.nin)
-        self.w = [Value(float(rng.uniform(-limit, limit))) for _ in range(self.nin)]
-        self.b = Value(float(rng.uniform(-limit, limit))) if has_bias else None
+        draw = rng.uniform
+        self.w = [Value(float(draw(-limit, limit)), label=f"w[{i}]") for i in range(self.nin)]
+        self.b = Value(float(draw(-limit, limit)), label="b") if has_bias else None
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
         if numbers:
@@ -299,6 +300,11 @@ class Layer(Module):
         self.output_shape = () if self.nout == 1 else (self.nout,)
         rng = _generator(seed)
         self.neurons = [Neuron(self.nin, self.activation, self.bias, rng) for _ in range(self.nout)]
+        for j, neuron in enumerate(self.neurons):  # labelled as the weight matrix's entries
+            for i, weight in enumerate(neuron.w):
+                weight.label = f"w[{j}][{i}]"
+            if neuron.b is not None:
+                neuron.b.label = f"b[{j}]"
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
         outputs = self._outputs(x, numbers)
@@ -362,6 +368,9 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], activations[i], self.bias, rng)
             for i in range(len(self.nouts))
         ]
+        for i, layer in enumerate(self.layers):  # named the way code reaches them
+            for parameter in layer.parameters():
+                parameter.label = f"layers[{i}].{parameter.label}"
 
     def _forward(self, x: Sequence[Any], numbers: bool = False) -> Any:
         for layer in self.layers:
@@ -464,3 +473,4 @@ def _assignments(template: Any, given: Any, path: str) -> Iterator[tuple[Value, 
             )
         for i, (branch, entry) in enumerate(zip(template, given, strict=True)):
             yield from _assignments(branch, entry, f"{path}[{i}]")
+

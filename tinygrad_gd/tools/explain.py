@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import html
 import operator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from tinygrad_gd._support.checks import count, flag
 from tinygrad_gd._support.tables import format_table, html_table
@@ -95,6 +95,19 @@ class ChainPath:
 
     nodes: tuple[str, ...]
     factors: tuple[Factor, ...]
+    through: str = ""
+    """Which operands the path takes, where paths with the same nodes part: ``x * x`` has
+    two paths from y to x, one through each operand."""
+
+    @property
+    def title(self) -> str:
+        """The path as its nodes, and the operands it takes where that tells it apart.
+
+        >>> x = Value(3.0, label="x")
+        >>> [path.title for path in explain(x * x, x).paths]
+        ['y ← x, through the left operand of y', 'y ← x, through the right operand of y']
+        """
+        return " ← ".join(self.nodes) + (f", through {self.through}" if self.through else "")
 
     @property
     def product(self) -> float:
@@ -153,7 +166,7 @@ class Explanation:
             rows = [(f.symbol, "=", f.formula, "=", _number(f.value)) for f in path.factors]
             rows.append(("product", "", "", "=", _number(path.product)))
             table = format_table(rows).split("\n")
-            lines += ["", f"path {i}: {' ← '.join(path.nodes)}", *(f"  {row}" for row in table)]
+            lines += ["", f"path {i}: {path.title}", *(f"  {row}" for row in table)]
         products = " + ".join(_number(path.product) for path in self.paths)
         total = _number(self.gradient)
         sum_line = total if len(self.paths) == 1 else f"{products} = {total}"
@@ -183,7 +196,7 @@ class Explanation:
             rows: list[tuple[str, ...]] = [("factor", "formula", "value")]
             rows += [(f.symbol, f.formula, _number(f.value)) for f in path.factors]
             rows.append(("product", "", _number(path.product)))
-            parts.append(html_table(rows, caption=f"path {i}: {' ← '.join(path.nodes)}"))
+            parts.append(html_table(rows, caption=f"path {i}: {path.title}"))
         parts.append(f"<p>{html.escape(text[-1])}</p>")
         return "\n".join(parts)
 
@@ -273,7 +286,34 @@ def explain(
         )
         for nodes, routes in groups.values()
     )
+    if not collapse:  # each path stands alone, keyed by its edges
+        paths = _told_apart(paths, cast(list[Route], list(groups)), names)
     return Explanation(y_name, x_name, paths, names.definitions_in_use())
+
+
+def _told_apart(
+    paths: tuple[ChainPath, ...], routes: list[Route], names: _Names
+) -> tuple[ChainPath, ...]:
+    """Paths through the same nodes part where they take different operands: say which."""
+    alike: dict[tuple[str, ...], list[int]] = {}
+    for k, path in enumerate(paths):
+        alike.setdefault(path.nodes, []).append(k)
+    told = list(paths)
+    for members in alike.values():
+        if len(members) < 2:
+            continue
+        parting = [
+            position
+            for position in range(len(routes[members[0]]))
+            if len({routes[k][position] for k in members}) > 1
+        ]
+        for k in members:
+            edges = [routes[k][position] for position in parting]
+            through = " and ".join(
+                f"the {('left', 'right')[i]} operand of {names.text(node)}" for node, i in edges
+            )
+            told[k] = replace(paths[k], through=through)
+    return tuple(told)
 
 
 # -- counting and walking the paths ----------------------------------------------------
