@@ -42,11 +42,64 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out == f"tinygrad-gd {__version__}\n"
 
 
-def test_a_bad_option_exits_2_naming_it(tmp_path: Path) -> None:
+def test_a_bad_option_exits_2_naming_it_with_the_commands_usage(tmp_path: Path) -> None:
     done = run_cli("demo", "--bogus", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr.splitlines()[-1] == "tinygrad-gd: error: unrecognized arguments: --bogus"
+    assert done.stderr.startswith("usage: tinygrad-gd demo ")  # the command's, not the top's
+    assert done.stderr.splitlines()[-1] == (
+        "tinygrad-gd demo: error: unrecognized arguments: --bogus"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--iteration", "5"],
+         "tinygrad-gd demo: error: unrecognized arguments: --iteration 5 "
+         "(did you mean --iterations?)"),
+        (["train", "--hiden=4"],
+         "tinygrad-gd train: error: unrecognized arguments: --hiden=4 (did you mean --hidden?)"),
+        (["grad", "x", "--ex"],  # no abbreviation is taken as the option: it is suggested
+         "tinygrad-gd grad: error: unrecognized arguments: --ex (did you mean --explain?)"),
+        (["dmo"], "(did you mean demo?)"),
+        (["demo", "--gradient", "atomatic"], "(did you mean automatic?)"),
+    ],
+    ids=["option", "option=value", "abbreviation", "command", "choice"],
+)  # fmt: skip
+def test_a_typo_gets_a_suggestion(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.endswith(message)
+
+
+@pytest.mark.parametrize("command", ["demo", "grad", "train", "codegen"])
+def test_no_long_option_can_be_abbreviated(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tinygrad_gd.cli import _build_parser
+
+    parser, commands = _build_parser()
+    assert parser.allow_abbrev is False and commands[command].allow_abbrev is False
+    options = [o for a in commands[command]._actions for o in a.option_strings if o != "--help"]
+    longest = max((o for o in options if o.startswith("--")), key=len)
+    with pytest.raises(SystemExit):
+        main([command, *(["x"] if command == "grad" else []), longest[:-1]])
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_an_unknown_word_far_from_every_option_gets_no_guess(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--xyz"])
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "tinygrad-gd demo: error: unrecognized arguments: --xyz"
+    )
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,11 @@ import argparse
 import ast
 import itertools
 import math
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -696,7 +698,7 @@ def run_printed(source: str, weights: list[float]) -> tuple[float, list[float]]:
 def test_codegen_prints_the_part1_chain_and_its_code_gives_the_hand_gradient(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert tinygrad_gd.cli.main(["codegen", "--part", "1"]) == 0
+    assert tinygrad_gd.cli.main(["codegen", "--part", "1", "--function-only"]) == 0
     printed = capsys.readouterr().out
     header, source = printed.split("\n", 1)
     assert header == "# part 1: x = [0.1], target = 0.3"
@@ -718,7 +720,7 @@ def test_codegen_prints_the_part1_chain_and_its_code_gives_the_hand_gradient(
 def test_codegen_hidden_layer_code_gives_the_hand_gradient(
     part: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert tinygrad_gd.cli.main(["codegen", "--part", str(part)]) == 0
+    assert tinygrad_gd.cli.main(["codegen", "--part", str(part), "--function-only"]) == 0
     source = capsys.readouterr().out.split("\n", 1)[1]
     width = 2 if part == 3 else 5
     x, target = np.array([0.1, 0.4, 4.1]), 0.2
@@ -739,6 +741,49 @@ def test_codegen_loop_and_examples_by_name(capsys: pytest.CaptureFixture[str]) -
     assert "x10 = 1.6  # constant" in printed
     assert "def descend_error(parameters, learning_rate, steps):" in printed
     assert "w10 = w10 - learning_rate * grad_w10" in printed
+
+
+def run_codegen_program(folder: Path, *argv: str) -> list[str]:
+    """Print the program as a user would, save it, and run it alone: its output lines."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "tinygrad_gd", "codegen", *argv],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    program = folder / "program.py"
+    program.write_text(printed)
+    ran = subprocess.run(
+        [sys.executable, str(program)], capture_output=True, text=True, check=False,
+        cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout.splitlines()
+
+
+def numbers_in(line: str) -> list[float]:
+    return [float(word) for word in line.split("[")[-1].rstrip("]").split(",")]
+
+
+def test_codegen_prints_a_program_that_runs_on_its_own(tmp_path: Path) -> None:
+    error, gradient, trained = run_codegen_program(tmp_path, "--part", "1", "--loop")
+    w = float(np.random.default_rng(0).random(1)[0])  # part 1's starting weight, seed 0
+
+    def gradient_at(w: float) -> float:
+        predicted = sigmoid(0.1 * w)
+        return 2 * (predicted - 0.3) * predicted * (1 - predicted) * 0.1
+
+    assert float(error.split()[1]) == pytest.approx((sigmoid(0.1 * w) - 0.3) ** 2, rel=1e-14)
+    assert numbers_in(gradient) == pytest.approx([gradient_at(w)], rel=1e-14)
+    for _ in range(1000):
+        w -= 0.01 * gradient_at(w)
+    assert numbers_in(trained) == pytest.approx([w], rel=1e-12)
+    # Part 3: the error of the seed-0 network, by the formula.
+    rng = np.random.default_rng(0)
+    w_hidden, w_output = rng.random((3, 2)), rng.random(2)
+    hidden = 1 / (1 + np.exp(-(np.array([0.1, 0.4, 4.1]) @ w_hidden)))
+    expected = (sigmoid(float(hidden @ w_output)) - 0.2) ** 2
+    lines = run_codegen_program(tmp_path, "--part", "3")
+    assert float(lines[0].split()[1]) == pytest.approx(expected, rel=1e-14)
+    assert len(numbers_in(lines[1])) == 3 * 2 + 2
 
 
 def test_codegen_runs_from_the_command_line_and_refuses_bad_input() -> None:

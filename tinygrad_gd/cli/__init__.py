@@ -12,10 +12,12 @@ success, 2 for bad input (with a one-line message on standard error).
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from tinygrad_gd import __version__
 from tinygrad_gd.cli.codegen import add_codegen_arguments, run_codegen_command
@@ -26,28 +28,59 @@ from tinygrad_gd.cli.train import add_train_arguments, run_train_command
 from tinygrad_gd.tools.parse import FUNCTIONS
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose errors suggest the nearest option or choice to a misspelt one."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message + _suggestion(self, message))
+
+
+def _suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """`` (did you mean --iterations?)`` for the first word of ``message`` that is close."""
+    if message.startswith("unrecognized arguments: "):
+        words = [w.split("=")[0] for w in message.split(": ", 1)[1].split() if w.startswith("-")]
+        known = [option for action in parser._actions for option in action.option_strings]
+    else:
+        chosen = re.search(r"invalid choice: '?([^'\s]*)'? \(choose from (.*)\)", message)
+        if chosen is None:
+            return ""
+        words, known = [chosen.group(1)], re.findall(r"'?([^',\s]+)'?", chosen.group(2))
+    for word in words:
+        close = [name for name in known if len(word) > 2 and name.startswith(word)]
+        close = close or difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+        if close:
+            return f" (did you mean {close[0]}?)"
+    return ""
+
+
 def _add_command(
     commands: Any,
+    parsers: dict[str, argparse.ArgumentParser],
     name: str,
     summary: str,
     description: str,
     add_arguments: Callable[[argparse.ArgumentParser], None],
     run: Callable[[argparse.Namespace], int],
 ) -> None:
-    parser = commands.add_parser(name, help=summary, description=description)
+    # No abbreviations: --ex would silently be --explain, and a new option could
+    # change what an old command line means.
+    parser = commands.add_parser(name, help=summary, description=description, allow_abbrev=False)
     add_arguments(parser)
     parser.set_defaults(run=run)
+    parsers[name] = parser
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = _Parser(
         prog="tinygrad-gd",
         description="A scalar automatic-differentiation engine for learning gradient descent.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parsers: dict[str, argparse.ArgumentParser] = {}
 
-    command = functools.partial(_add_command, commands)
+    command = functools.partial(_add_command, commands, parsers)
     command(
         "demo",
         "the tutorial's parts 1-4: gradients by hand and automatic, explained, trained",
@@ -86,7 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
         add_codegen_arguments,
         run_codegen_command,
     )
-    return parser
+    return parser, parsers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     SystemExit: 0
     """
     _escape_what_the_console_cannot_encode()
-    args = _build_parser().parse_args(argv)
+    parser, commands = _build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the command's own usage, not the top level's
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         status: int = args.run(args)
     except UsageError as error:  # bad input found after parsing: one line, status 2
