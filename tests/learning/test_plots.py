@@ -116,6 +116,7 @@ def test_without_a_path_the_plots_are_returned_as_figures(tmp_path: Path) -> Non
     (line,) = drawing.axes[0].get_lines()
     assert list(line.get_ydata()) == [1.0, 0.5, 0.25]  # the loss, step by step
     assert list(tmp_path.iterdir()) == []  # nothing written
+    assert drawing._repr_png_().startswith(PNG)  # type: ignore[attr-defined]  # as a notebook shows it
     X, y = data.xor(labels=(-1, 1))
     model = MLP(2, [4, 1], activation=["tanh", "linear"], seed=0)
     boundary = plots.plot_decision_boundary(model, X, y, loss=HingeLoss(), resolution=20)

@@ -13,6 +13,8 @@ notebook's backend stays as it was).
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from typing import TYPE_CHECKING, Any, overload
 
@@ -206,6 +208,15 @@ def plot_decision_boundary(
 def _saved_or_returned(drawing: Figure, path: str | os.PathLike[str] | None) -> Figure | None:
     """Write the figure to ``path``; without one, hand it back to be shown or saved later."""
     if path is None:
+        # Drawn without pyplot, the figure is unknown to a notebook's inline backend,
+        # which would show its repr: it shows itself as PNG instead.
+        setattr(drawing, "_repr_png_", functools.partial(_png, drawing))  # noqa: B010
         return drawing
     drawing.savefig(os.fspath(path))
     return None
+
+
+def _png(drawing: Figure) -> bytes:
+    buffer = io.BytesIO()
+    drawing.savefig(buffer, format="png")
+    return buffer.getvalue()
