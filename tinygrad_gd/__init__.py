@@ -40,6 +40,7 @@ _SOURCES = {
     "gradcheck": "tinygrad_gd.tools.gradcheck",
     "numerical_grad": "tinygrad_gd.tools.gradcheck",
     "compile": "tinygrad_gd.tools.compiler",
+    "export": "tinygrad_gd.tools.compiler",
     "explain": "tinygrad_gd.tools.explain",
     "parse": "tinygrad_gd.tools.parse",
     "to_dot": "tinygrad_gd.tools.graph",
@@ -139,6 +140,9 @@ if TYPE_CHECKING:  # what type checkers see; `name as name` exports it under --s
     )
     from tinygrad_gd.tools.compiler import (
         compile as compile,
+    )
+    from tinygrad_gd.tools.compiler import (
+        export as export,
     )
     from tinygrad_gd.tools.explain import (
         explain as explain,

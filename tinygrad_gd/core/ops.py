@@ -67,6 +67,9 @@ class Op:
     partials: Callable[..., tuple[Any, ...]] = field(repr=False)
     notation: str
     precedence: int = ATOM
+    # The forward on any array library, given as ``xp`` (numpy, jax.numpy, torch): no
+    # math.*, no in-place updates. None for ops the notation writes as operators (+, **).
+    array: Callable[..., Any] | None = field(default=None, repr=False)
 
     def evaluate(self, *operands: float) -> float:
         """The forward on floats, with the IEEE result at domain edges.
@@ -137,9 +140,9 @@ def _stable_sigmoid(a: float) -> float:
     return e / (1.0 + e)
 
 
-def _stable_sigmoid_array(a: Any) -> Any:
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _stable_sigmoid_array(a: Any, xp: Any = np) -> Any:
+    e = xp.exp(-xp.abs(a))
+    return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 # At a kink the subgradient 0 is used (as PyTorch does): relu'(0) = 0, |x|'(0) = 0.
@@ -151,20 +154,20 @@ def _sign(a: float) -> float:
     return 1.0 if a > 0 else -1.0 if a < 0 else 0.0
 
 
-def _step_array(a: Any) -> Any:
-    return np.where(a > 0, 1.0, 0.0)
+def _step_array(a: Any, xp: Any = np) -> Any:
+    return xp.where(a > 0, 1.0, 0.0)
 
 
-def _sign_array(a: Any) -> Any:
-    return np.where(a > 0, 1.0, np.where(a < 0, -1.0, 0.0))
+def _sign_array(a: Any, xp: Any = np) -> Any:
+    return xp.where(a > 0, 1.0, xp.where(a < 0, -1.0, 0.0))
 
 
 def _xlogy(x: float, y: float) -> float:
     return 0.0 if x == 0 and y == y else x * math.log(y)  # y == y: y is not nan
 
 
-def _xlogy_array(x: Any, y: Any) -> Any:
-    return np.where((x == 0) & ~np.isnan(y), 0.0, x * np.log(y))
+def _xlogy_array(x: Any, y: Any, xp: Any = np) -> Any:
+    return xp.where((x == 0) & ~xp.isnan(y), 0.0, x * xp.log(y))
 
 
 # max() keeps a nan operand, so relu(nan) is nan, as np.maximum gives.
@@ -200,41 +203,41 @@ POW: Op = Op("pow", 2, math.pow, np.float_power,
          "{0} ** {1}", POWER)
 EXP = Op("exp", 1, math.exp, np.exp,
          lambda a, out: (out,),
-         "exp({0})")
+         "exp({0})", array=lambda xp, a: xp.exp(a))
 LOG: Op = Op("log", 1, math.log, np.log,
          lambda a, out: (1.0 / a,),
-         "log({0})")
+         "log({0})", array=lambda xp, a: xp.log(a))
 SIGMOID = Op("sigmoid", 1, _stable_sigmoid, _stable_sigmoid_array,
              lambda a, out: (out * (1.0 - out),),                # σ' = σ(1 - σ)
-             "sigmoid({0})")
+             "sigmoid({0})", array=lambda xp, a: _stable_sigmoid_array(a, xp))
 TANH = Op("tanh", 1, math.tanh, np.tanh,
           lambda a, out: (1.0 - out * out,),
-          "tanh({0})")
+          "tanh({0})", array=lambda xp, a: xp.tanh(a))
 # x·log(y), but 0 where x is 0 and y is not nan (as scipy's and PyTorch's xlogy).
 XLOGY: Op = Op("xlogy", 2, _xlogy, _xlogy_array,
                lambda x, y, out: (LOG(y), x / y),
-               "xlogy({0}, {1})")
+               "xlogy({0}, {1})", array=lambda xp, x, y: _xlogy_array(x, y, xp))
 STEP: Op = Op("step", 1, _step, _step_array,
           lambda a, out: (0.0,),
-          "step({0})")
+          "step({0})", array=lambda xp, a: _step_array(a, xp))
 RELU = Op("relu", 1, _relu, lambda a: np.maximum(a, 0.0),
           lambda a, out: (STEP(a),),
-          "relu({0})")
+          "relu({0})", array=lambda xp, a: xp.maximum(a, 0.0))
 SIGN: Op = Op("sign", 1, _sign, _sign_array,
           lambda a, out: (0.0,),
-          "sign({0})")
+          "sign({0})", array=lambda xp, a: _sign_array(a, xp))
 ABS: Op = Op("abs", 1, abs, np.abs,
          lambda a, out: (SIGN(a),),
-         "abs({0})")
+         "abs({0})", array=lambda xp, a: xp.abs(a))
 SQRT = Op("sqrt", 1, math.sqrt, np.sqrt,
           lambda a, out: (0.5 / out,),
-          "sqrt({0})")
+          "sqrt({0})", array=lambda xp, a: xp.sqrt(a))
 SIN: Op = Op("sin", 1, math.sin, np.sin,
          lambda a, out: (COS(a),),
-         "sin({0})")
+         "sin({0})", array=lambda xp, a: xp.sin(a))
 COS: Op = Op("cos", 1, math.cos, np.cos,
          lambda a, out: (-SIN(a),),
-         "cos({0})")
+         "cos({0})", array=lambda xp, a: xp.cos(a))
 # fmt: on
 
 

@@ -24,11 +24,8 @@ docs/compile.md shows and explains a whole listing.
 from __future__ import annotations
 
 import functools
-import gc
-import inspect
 import numbers
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +35,15 @@ from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.autodiff import check_argnums, is_position, value_and_grad
 from tinygrad_gd.core.value import TracingError, Value
 from tinygrad_gd.tools.compiler.load import Loaded, Program
-from tinygrad_gd.tools.compiler.write import Structure, trace, tree_leaves
+from tinygrad_gd.tools.compiler.write import (
+    Structure,
+    check_wrt,
+    collector_paused,
+    map_tree,
+    required_positional,
+    trace,
+    tree_leaves,
+)
 
 __all__ = ["CompiledFunction", "compile"]
 
@@ -114,7 +119,7 @@ class CompiledFunction:
             # One position (numpy ints too) gives one gradient, a tuple a tuple.
             one = is_position(argnums)
             self._argnums = self._positions[0] if one else self._positions
-        self._wrt = None if wrt is None else _check_wrt(wrt)
+        self._wrt = None if wrt is None else check_wrt(wrt)
         if reduce is not None and reduce not in REDUCTIONS:
             raise ValueError(f"reduce must be None, 'sum' or 'mean', got {reduce!r}")
         if not isinstance(has_aux, bool):
@@ -220,11 +225,11 @@ class CompiledFunction:
         inputs = {id(a) for a in arguments.arrays}
         samples = functools.partial(_per_sample, n=arguments.batch, inputs=inputs)
         if self._reduce is None:
-            return _map_leaves(samples, value), _map_leaves(samples, gradient)
+            return map_tree(samples, value), map_tree(samples, gradient)
         reduced = functools.partial(_reduced, n=arguments.batch, how=self._reduce)
         if self._has_aux:
             value, aux = value
-            return (reduced(value), _map_leaves(samples, aux)), reduced(gradient)
+            return (reduced(value), map_tree(samples, aux)), reduced(gradient)
         return reduced(value), reduced(gradient)
 
     def _eager(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -240,7 +245,7 @@ class CompiledFunction:
         program = self._programs.get(arguments.structure)
         if program is None:
             single = isinstance(self._argnums, int)  # one position: one gradient
-            with _collector_paused():
+            with collector_paused():
                 code = trace(
                     self._f, arguments.structure, self._positions, single, self._wrt, self._has_aux
                 )
@@ -254,7 +259,7 @@ class CompiledFunction:
     def _program_or_scalar_trace(self) -> Program:
         if self._last is not None:
             return self._last
-        required = _required_positional(self._f)
+        required = required_positional(self._f)
         try:
             return self._program(_Arguments.check((0.0,) * required))
         except TracingError:
@@ -265,43 +270,6 @@ class CompiledFunction:
                 f"({type(error).__name__}: {error}); call the compiled function once with "
                 "arguments of the right shape, then read .source"
             ) from error
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Tracing makes millions of objects that all stay alive until the code is written:
-    the cyclic garbage collector would walk them again and again (time grows with the
-    square of the graph's size) and could free none of them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _check_wrt(wrt: Sequence[Value]) -> tuple[Value, ...]:
-    values = tuple(wrt)
-    for i, value in enumerate(values):
-        if not isinstance(value, Value):
-            raise TypeError(f"wrt[{i}] must be a Value, got {type(value).__name__}")
-        if value.op is not None:
-            raise ValueError(
-                f"wrt[{i}] must be a leaf Value (a parameter), not the result of an op"
-            )
-    if len({id(v) for v in values}) != len(values):
-        raise ValueError("wrt names the same Value twice")
-    return values
-
-
-def _required_positional(f: Callable[..., Any]) -> int:
-    try:
-        parameters = inspect.signature(f).parameters.values()
-    except (TypeError, ValueError):  # some builtins have no signature
-        return 0
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(p.kind in positional and p.default is p.empty for p in parameters)
 
 
 # -- the arguments of a call --------------------------------------------------------------
@@ -366,14 +334,8 @@ def _on_floats(functions: Loaded, values: tuple[Any, ...], *options: Any) -> Any
         return functions.scalar(*values, *options)
     except (ArithmeticError, ValueError):
         with np.errstate(all="ignore"):
-            result = functions.array(*_map_leaves(np.float64, values), *options)
-        return _map_leaves(float, result)
-
-
-def _map_leaves(function: Callable[[Any], Any], tree: Any) -> Any:
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_map_leaves(function, item) for item in tree)
-    return function(tree)
+            result = functions.array(*map_tree(np.float64, values), *options)
+        return map_tree(float, result)
 
 
 def _per_sample(x: Any, n: int, inputs: set[int]) -> np.ndarray[Any, Any]:
@@ -396,4 +358,4 @@ def _reduced(tree: Any, n: int, how: str) -> Any:
         return float(x) * n if how == "sum" else float(x)  # a number: the same for each sample
 
     reduced = iter([reduce(i, x) for i, x in enumerate(leaves)])
-    return _map_leaves(lambda _: next(reduced), tree)
+    return map_tree(lambda _: next(reduced), tree)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ast
 import functools
+import gc
+import inspect
 import keyword
 import math
 import numbers
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, NamedTuple
@@ -40,7 +43,10 @@ from tinygrad_gd.core.ops import (
 from tinygrad_gd.core.symbolic import Expr
 from tinygrad_gd.core.value import TracingError, Value, graph_mode, reverse_topological_order
 
-__all__ = ["Code", "Line", "Structure", "code_line", "trace", "tree_leaves"]
+__all__ = [
+    "Code", "Line", "Structure", "check_wrt", "code_line", "collector_paused", "map_tree",
+    "required_positional", "run_traced", "trace", "tree_leaves",
+]  # fmt: skip
 
 # A structure describes one argument: None for a number or an array, else
 # (list or tuple, the structures of its items). Equal structures share a program.
@@ -48,6 +54,46 @@ Structure = Any
 
 
 # -- tracing ------------------------------------------------------------------------------
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Tracing makes millions of objects that all stay alive until the code is written:
+    the cyclic garbage collector would walk them again and again (time grows with the
+    square of the graph's size) and could free none of them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def check_wrt(wrt: Sequence[Value]) -> tuple[Value, ...]:
+    """The Values to differentiate by: each a leaf Value, none twice."""
+    values = tuple(wrt)
+    for i, value in enumerate(values):
+        if not isinstance(value, Value):
+            raise TypeError(f"wrt[{i}] must be a Value, got {type(value).__name__}")
+        if value.op is not None:
+            raise ValueError(
+                f"wrt[{i}] must be a leaf Value (a parameter), not the result of an op"
+            )
+    if len({id(v) for v in values}) != len(values):
+        raise ValueError("wrt names the same Value twice")
+    return values
+
+
+def required_positional(f: Callable[..., Any]) -> int:
+    """How many positional arguments ``f`` needs (0 when it has no signature to read)."""
+    try:
+        parameters = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return 0
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional and p.default is p.empty for p in parameters)
+
+
 
 _RESERVED = frozenset({op.name for op in OPS} | {"inf", "nan", "range", "learning_rate", "steps"})
 
@@ -190,7 +236,7 @@ def trace(
         inputs.update(zip(wrt, leaf_names, strict=True))
         unpack.append(code_line(leaf_names, parameters[-1], target=f"[{', '.join(leaf_names)}]"))
         differentiated = list(wrt)
-    value, aux = _run(f, placeholders, has_aux)
+    value, aux = run_traced(f, placeholders, has_aux)
 
     function_name = _name(f) if _is_safe(_name(f)) else "f"
     writer = _Writer(inputs, names, function_name)
@@ -239,7 +285,7 @@ def _placeholder(
     )
 
 
-def _run(f: Callable[..., Any], placeholders: list[Any], has_aux: bool) -> tuple[Any, Any]:
+def run_traced(f: Callable[..., Any], placeholders: list[Any], has_aux: bool) -> tuple[Any, Any]:
     """Call ``f`` under tracing: a branch on a traced value raises instead of baking one in."""
     with graph_mode(record=True, tracing=True, detect_anomaly=False):
         try:
@@ -263,6 +309,13 @@ def _run(f: Callable[..., Any], placeholders: list[Any], has_aux: bool) -> tuple
                 f"got {type(leaf).__name__}"
             )
     return value, aux
+
+
+def map_tree(function: Callable[[Any], Any], tree: Any) -> Any:
+    """The same nest of lists and tuples, each leaf replaced by ``function(leaf)``."""
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(map_tree(function, item) for item in tree)
+    return function(tree)
 
 
 def tree_leaves(tree: Any) -> Iterator[Any]:
