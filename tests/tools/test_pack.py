@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_gd import Value, export, gradients, nn, tutorial
+from tinygrad_gd import Value, compile, export, gradients, nn, tutorial
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -220,3 +220,43 @@ def test_exp_edge_gives_ieee_values_not_errors() -> None:
     exported = export(lambda x: (w * x).exp(), wrt=[w])
     value, G = exported.value_and_grad(exported.params, np.array([1000.0]))
     assert value == math.inf and G[0] == math.inf
+
+
+def test_compile_runs_packed_batches_and_says_so() -> None:
+    model = nn.MLP(2, [6, 6, 1], activation=["relu", "tanh", "linear"], seed=4)
+    params = model.parameters()
+
+    def loss(x: list[Value], y: Value) -> tuple[Value, Value]:
+        out = model(x)
+        return (out - y) ** 2, out
+
+    compiled = compile(loss, wrt=params, reduce="mean", has_aux=True)
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(5, 2)), rng.normal(size=5)
+    (value, outputs), gradient = compiled(list(X.T), y)
+    assert compiled.packing is not None and compiled.packing.startswith("packed ")
+    assert "def value_and_grad_loss(P, x, y):" in compiled.source
+    expected_value, expected_gradient = eager_mean(lambda x, t: loss(x, t)[0], params, [X, y])
+    assert_close(value, expected_value)
+    assert_close(gradient, expected_gradient)
+    assert_close(outputs, [model(row).data for row in X.tolist()])
+
+
+def test_a_convolution_falls_back_to_the_scalar_code_and_says_so() -> None:
+    taps = [Value(0.5), Value(-0.25), Value(0.125)]
+
+    def loss(x: list[Value]) -> Value:  # the same three taps over shifted windows
+        windows = [sum((w * x[t + k] for k, w in enumerate(taps)), Value(0.0)) for t in range(6)]
+        return sum((s.relu() for s in windows), Value(0.0))
+
+    compiled = compile(loss, wrt=taps, reduce="mean")
+    X = np.random.default_rng(5).normal(size=(4, 8))
+    value, gradient = compiled(list(X.T))
+    assert compiled.packing is not None and compiled.packing.startswith("not packed: ")
+    assert "the scalar code runs" in compiled.packing
+    assert "# forward: one line per op" in compiled.source  # the scalar program ran
+    expected_value, expected_gradient = eager_mean(loss, taps, [X])
+    assert_close(value, expected_value)
+    assert_close(gradient, expected_gradient)
+    exported = export(loss, wrt=taps)  # export packs anyway, one lane at a time, and agrees
+    assert_close(exported.value_and_grad(exported.params, X)[1], expected_gradient)

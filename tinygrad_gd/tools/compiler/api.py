@@ -34,7 +34,9 @@ import numpy as np
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.autodiff import check_argnums, is_position, value_and_grad
 from tinygrad_gd.core.value import TracingError, Value
+from tinygrad_gd.tools.compiler.export import Exported, export
 from tinygrad_gd.tools.compiler.load import Loaded, Program
+from tinygrad_gd.tools.compiler.pack import NotPackable
 from tinygrad_gd.tools.compiler.write import (
     Structure,
     check_wrt,
@@ -131,6 +133,11 @@ class CompiledFunction:
         self._last: Program | None = None
         # The call with only floats skips inspecting its arguments: (arity, function).
         self._all_floats: tuple[int, Callable[..., Any]] | None = None
+        # Batches with wrt and reduce may run packed (one array op per group of scalar ops).
+        self._exported: Exported | None = None
+        self._pays: dict[tuple[Any, ...], bool] = {}
+        self._packing: str | None = None
+        self._last_packed = False
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any) -> tuple[Any, Any]:
@@ -161,7 +168,31 @@ class CompiledFunction:
             grad_w = w + w  # from f = w * w
             return f, grad_w
         """
+        if self._last_packed and self._exported is not None:
+            return self._exported.source
         return self._program_or_scalar_trace().value_and_grad.source
+
+    @property
+    def packing(self) -> str | None:
+        """What the last batch call did about packing, in one line; None before one.
+
+        A call on arrays, with ``wrt`` and ``reduce``, packs the trace
+        (:func:`~tinygrad_gd.export`): each group of isomorphic scalar ops
+        becomes one array op. Where that does not pay (fewer than a few
+        scalar ops per array op, as in a convolution) the scalar code runs,
+        and this line says so.
+
+        >>> import numpy as np
+        >>> w = [[Value(0.1 * (i - j)) for i in range(2)] for j in range(8)]
+        >>> def loss(x, y):  # 8 neurons: 16 products, 8 sums, 8 tanh; 8 adds, -, **
+        ...     hidden = [(row[0] * x[0] + row[1] * x[1]).tanh() for row in w]
+        ...     return (sum(hidden) - y) ** 2
+        >>> compiled = compile(loss, wrt=[v for row in w for v in row], reduce="mean")
+        >>> _ = compiled([np.ones(4), np.zeros(4)], np.ones(4))
+        >>> compiled.packing
+        'packed 42 scalar ops into 6 array ops (1 matmul)'
+        """
+        return self._packing
 
     def descend(self, *args: Any, learning_rate: float, steps: int) -> Any:
         """Run ``steps`` steps of gradient descent in one generated loop.
@@ -214,6 +245,9 @@ class CompiledFunction:
         arguments = _Arguments.check(args)
         if arguments.has_values:
             return self._eager(args)
+        packed = self._packed_call(arguments)
+        if packed is not None:
+            return packed
         program = self._program(arguments)
         values = arguments.values
         if self._wrt is not None:
@@ -232,6 +266,45 @@ class CompiledFunction:
             return (reduced(value), map_tree(samples, aux)), reduced(gradient)
         return reduced(value), reduced(gradient)
 
+    def _packed_call(self, arguments: _Arguments) -> tuple[Any, Any] | None:
+        """The call on the packed array program, or None where it does not apply or pay."""
+        if self._wrt is None or self._reduce is None or arguments.batch is None:
+            return None
+        self._last_packed = False
+        n = arguments.batch
+        structure = arguments.structure
+        flat = all(s is None or all(item is None for item in s[1]) for s in structure)
+        if not flat:
+            self._packing = "not packed: an argument nests lists; the scalar code runs"
+            return None
+        columns = [_column(value, n) for value in arguments.values]
+        if self._exported is None:
+            self._exported = export(self._f, wrt=self._wrt, reduce=self._reduce,
+                                    has_aux=self._has_aux)  # fmt: skip
+        if structure not in self._pays:
+            try:
+                packed = self._exported.packing(*columns)
+            except NotPackable as error:
+                self._packing = f"not packed: {error}; the scalar code runs"
+                self._pays[structure] = False
+                return None
+            self._pays[structure] = packed.pays
+            self._packing = packed.report() if packed.pays else (
+                f"not packed: {packed.scalar_ops} scalar ops would take {len(packed.program)} "
+                "array ops, too few per op to pay; the scalar code runs"
+            )  # fmt: skip
+        if not self._pays[structure]:
+            return None
+        self._packing = self._exported.report
+        self._last_packed = True
+        P = np.array([p.data for p in self._wrt], dtype=np.float64)
+        value, G = self._exported.value_and_grad(P, *columns)
+        gradient = G.tolist()
+        if self._has_aux:
+            value, aux = value
+            return (value, aux), gradient
+        return value, gradient
+
     def _eager(self, args: tuple[Any, ...]) -> tuple[Any, Any]:
         """Values as arguments (inside grad, say): the eager engine, which nests."""
         if self._wrt is not None or self._has_aux:
@@ -242,6 +315,7 @@ class CompiledFunction:
         return value_and_grad(self._f, self._argnums)(*args)
 
     def _program(self, arguments: _Arguments) -> Program:
+        self._last_packed = False
         program = self._programs.get(arguments.structure)
         if program is None:
             single = isinstance(self._argnums, int)  # one position: one gradient
@@ -336,6 +410,14 @@ def _on_floats(functions: Loaded, values: tuple[Any, ...], *options: Any) -> Any
         with np.errstate(all="ignore"):
             result = functions.array(*map_tree(np.float64, values), *options)
         return map_tree(float, result)
+
+
+def _column(value: Any, n: int) -> np.ndarray[Any, Any]:
+    """One argument as the packed program takes it: (n,), or (n, k) for a list of k."""
+    if isinstance(value, (list, tuple)):
+        items = [np.broadcast_to(np.asarray(item, dtype=np.float64), (n,)) for item in value]
+        return np.stack(items, axis=1) if items else np.zeros((n, 0))
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (n,))
 
 
 def _per_sample(x: Any, n: int, inputs: set[int]) -> np.ndarray[Any, Any]:

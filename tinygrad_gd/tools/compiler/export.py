@@ -125,6 +125,10 @@ class Exported:
         program, arrays = self._prepare(P, columns)
         return program.forward(P, *arrays)
 
+    def packing(self, *columns: Any) -> Packed:
+        """The packed program for arguments shaped like ``columns`` (packed once, kept)."""
+        return self._prepare(np.zeros(len(self._wrt)), columns)[0].packed
+
     @property
     def source(self) -> str:
         """The generated code of the last program (packed with one number per argument

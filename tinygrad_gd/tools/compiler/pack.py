@@ -264,8 +264,8 @@ def _width(operands: Sequence[Any]) -> int:
 class _Packer:
     def __init__(self, arguments: list[list[Value]], wrt: list[Value], value: Value, aux: Any):
         self.arguments, self.wrt, self.value, self.aux = arguments, wrt, value, aux
-        outputs = [x for x in tree_leaves((value, aux)) if isinstance(x, Value)]
-        self.order = _topological_order(outputs)
+        self.outputs = [x for x in tree_leaves((value, aux)) if isinstance(x, Value)]
+        self.order = _topological_order(self.outputs)
         self.kind: dict[Value, int] = {}
         self.users: Counter[Value] = Counter()
         self.user: dict[Value, Value] = {}
@@ -352,12 +352,14 @@ class _Packer:
                 user[b] = node
                 highest = max(highest, kind[b])
             kind[node] = UNIFORM if highest == PARAMETER else highest
+        for output in self.outputs:  # a result is read outside: never folded into a user
+            users[output] += 1
 
     def flatten_sums(self) -> None:
         kind, users, user = self.kind, self.users, self.user
         summing = {n for n in self.order if n._op in (ADD, SUB) and kind[n] != CONSTANT}
         # A single-use addition feeding another is part of that one's sum.
-        interior = {n for n in summing if users[n] == 1 and user[n] in summing}
+        interior = {n for n in summing if users[n] == 1 and user.get(n) in summing}
         self.absorbed |= interior
         for node in self.order:
             if node in summing and node not in interior:
@@ -618,16 +620,30 @@ class _Packer:
                 same = (scale == scale[0]).all()
                 found.append((float(scale[0]) if same else self.constant_array(scale), x))
             return found
-        # Many terms: a matrix S of coefficients, S[t, j] the scale of term t in member j.
+        # Many terms: per source Vec, a matrix S of coefficients, S[t, j] the scale of term
+        # t in member j (no copy into one array first); all scales equal in one member:
+        # a sum over lanes.
         distinct = sorted({t: None for terms in per_member for _, t in terms}, key=self.order_key)
-        row = {t: i for i, t in enumerate(distinct)}
-        scales = np.zeros((len(distinct), len(per_member)))
-        for j, terms in enumerate(per_member):
-            for c, t in terms:
-                scales[row[t], j] += c
-        left = self.vector(distinct)
-        if len(per_member) == 1 and (scales == scales[0, 0]).all():
-            return [(float(scales[0, 0]), self.emit(LaneSum(1, left.per_sample, source=left)))]
-        self.counts["matmul"] += 1
-        right = self.constant_array(scales)
-        return [(1.0, self.emit(MatMul(len(per_member), left.per_sample, left=left, right=right)))]
+        by_source: dict[int, list[Value]] = defaultdict(list)
+        for t in distinct:
+            by_source[id(self.location[t].vec)].append(t)
+        found = []
+        for rows in by_source.values():
+            row = {t: i for i, t in enumerate(rows)}
+            scales = np.zeros((len(rows), len(per_member)))
+            for j, terms in enumerate(per_member):
+                for c, t in terms:
+                    if t in row:
+                        scales[row[t], j] += c
+            left = self.vector(rows)
+            if len(per_member) == 1 and (scales == scales[0, 0]).all():
+                summed = (
+                    left if left.lanes == 1 else self.emit(LaneSum(1, left.per_sample, source=left))
+                )
+                found.append((float(scales[0, 0]), summed))
+                continue
+            self.counts["matmul"] += 1
+            right = self.constant_array(scales)
+            k = len(per_member)
+            found.append((1.0, self.emit(MatMul(k, left.per_sample, left=left, right=right))))
+        return found
