@@ -8,11 +8,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_gd import Value, data
+from tinygrad_gd import Value, data, nn, optim
+from tinygrad_gd.learning import train as train_module
 from tinygrad_gd.learning.losses import BCEWithLogitsLoss, HingeLoss, Loss, MSELoss
 from tinygrad_gd.learning.nn import MLP, Layer, Neuron
 from tinygrad_gd.learning.optim import SGD, Adam
-from tinygrad_gd.learning.train import History, StepReport, eager_batch_step, evaluate, fit
+from tinygrad_gd.learning.train import (
+    Callback,
+    History,
+    StepReport,
+    eager_batch_step,
+    evaluate,
+    fit,
+)
 from tinygrad_gd.tools.gradcheck import numerical_grad
 
 
@@ -339,3 +347,57 @@ def test_the_progress_line_ends_on_the_last_step_even_when_training_stops_early(
         callbacks=[lambda report: report.step == 2])  # fmt: skip
     last = capsys.readouterr().err.split("\r")[-1]
     assert "epoch 2/50  step 2  loss" in last and last.endswith("\n")
+
+
+def _trained(compile: bool, optimizer: str, callbacks: Any = None) -> tuple[Any, History]:
+    X, y = data.moons(40, noise=0.1, seed=1, labels=(-1.0, 1.0))
+    model = nn.MLP(2, [8, 8, 1], activation=["relu", "tanh", "linear"], seed=3)
+    chosen = (
+        optim.Adam(model.parameters(), lr=0.01)
+        if optimizer == "adam"
+        else optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    )
+    history = fit(model, X, y, loss=nn.HingeLoss(l2=1e-3), optimizer=chosen, epochs=6,
+                  batch_size=16, seed=0, callbacks=callbacks, compile=compile)  # fmt: skip
+    return model, history
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_flat_compiled_training_follows_eager_training(optimizer: str) -> None:
+    eager_model, eager = _trained(False, optimizer)
+    flat_model, flat = _trained(True, optimizer)
+    assert len(flat.loss) == len(eager.loss) == 18
+    np.testing.assert_allclose(flat.loss, eager.loss, rtol=1e-10)
+    np.testing.assert_allclose(
+        [p.data for p in flat_model.parameters()],
+        [p.data for p in eager_model.parameters()],
+        rtol=1e-9, atol=1e-12,
+    )  # fmt: skip
+
+
+def test_a_callback_reads_the_current_parameters_on_the_flat_path() -> None:
+    seen: dict[bool, list[list[float]]] = {True: [], False: []}
+
+    def watch(compiled: bool) -> Callback:
+        return lambda report: seen[compiled].append(
+            [p.data for p in report.model.parameters()]
+        ) and None  # fmt: skip
+
+    _trained(False, "sgd", [watch(False)])
+    _trained(True, "sgd", [watch(True)])
+    np.testing.assert_allclose(seen[True], seen[False], rtol=1e-9, atol=1e-12)
+
+
+def test_compiled_is_the_default_and_uses_the_flat_path(monkeypatch: Any) -> None:
+    used: list[str] = []
+    original = train_module.FlatStep.update
+
+    def update(self: Any, optimizer: Any) -> None:
+        used.append("flat")
+        original(self, optimizer)
+
+    monkeypatch.setattr(train_module.FlatStep, "update", update)
+    X, y = data.moons(20, noise=0.1, seed=1, labels=(-1.0, 1.0))
+    model = nn.MLP(2, [8, 8, 1], activation=["relu", "relu", "linear"], seed=3)
+    fit(model, X, y, loss=nn.HingeLoss(), epochs=2)
+    assert used == ["flat", "flat"]

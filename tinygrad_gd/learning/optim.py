@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from tinygrad_gd._support.checks import count, flag, number
 from tinygrad_gd.core.value import Value
 
@@ -113,7 +115,10 @@ class Optimizer:
         self.lr = lr if callable(lr) else number(lr, "lr", positive=True)
         self.weight_decay = number(weight_decay, "weight_decay", non_negative=True)
         self.steps = 0
-        self.buffers = {name: [0.0] * len(self.params) for name in self.buffer_names}
+        # Lists of floats; arrays while step_arrays runs (each step converts what it needs).
+        self.buffers: dict[str, Any] = {
+            name: [0.0] * len(self.params) for name in self.buffer_names
+        }
 
     @property
     def learning_rate(self) -> float:
@@ -160,12 +165,50 @@ class Optimizer:
             if type(gradient) is not float and not _is_real(gradient):
                 raise TypeError(f"params[{i}].grad must be a number, got {type(gradient).__name__}")
         self.steps += 1
+        for name, values in self.buffers.items():  # after step_arrays: back to floats
+            if isinstance(values, np.ndarray):
+                self.buffers[name] = values.tolist()
         for i, (p, gradient) in enumerate(zip(self.params, gradients, strict=True)):
             if self.weight_decay:
                 gradient = gradient + self.weight_decay * p.data
             self._update(i, p, gradient, lr)
 
-    def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
+    def step_arrays(self, P: np.ndarray[Any, Any], G: np.ndarray[Any, Any]) -> None:
+        """The same step for all parameters at once, on arrays: fit's fast path.
+
+        ``P`` holds the parameters' values in the order of ``params`` and is
+        updated in place, from the gradients ``G``; the Values are not touched
+        (write ``P`` back into them when they are read). The update is
+        :meth:`step`'s own, applied to whole arrays.
+
+        >>> import numpy as np
+        >>> from tinygrad_gd import Value
+        >>> optimizer = SGD([Value(1.0), Value(2.0)], lr=0.1, momentum=0.5)
+        >>> P = np.array([1.0, 2.0])
+        >>> optimizer.step_arrays(P, np.array([1.0, -1.0]))
+        >>> optimizer.step_arrays(P, np.array([1.0, -1.0]))
+        >>> P  # velocity 1, then 1.5: 1 - 0.1 - 0.15, 2 + 0.1 + 0.15
+        array([0.75, 2.25])
+        """
+        if not (isinstance(P, np.ndarray) and isinstance(G, np.ndarray)):
+            raise TypeError("step_arrays needs numpy arrays P and G")
+        if P.shape != (len(self.params),) or G.shape != P.shape or P.dtype != np.float64:
+            raise ValueError(
+                f"step_arrays needs float64 arrays of shape ({len(self.params)},), one number "
+                f"per parameter; got P {P.dtype} {P.shape}, G {G.shape}"
+            )
+        name = f"the learning rate at step {self.steps}"
+        lr = number(self.learning_rate, name, non_negative=True)
+        self.steps += 1
+        for buffer, values in self.buffers.items():
+            if not isinstance(values, np.ndarray):
+                self.buffers[buffer] = np.array(values, dtype=np.float64)
+        gradient = G + self.weight_decay * P if self.weight_decay else G
+        self._update(slice(None), _Flat(P), gradient, lr)
+
+    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
+        """Move ``p.data`` (parameter i) by ``gradient``: on floats, or with i a slice
+        and p holding the array of all parameters."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -178,7 +221,9 @@ class Optimizer:
         return {
             "type": type(self).__name__,
             "steps": self.steps,
-            "buffers": {name: list(values) for name, values in self.buffers.items()},
+            "buffers": {
+                name: [float(v) for v in values] for name, values in self.buffers.items()
+            },
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -275,7 +320,7 @@ class SGD(Optimizer):
             shown["nesterov"] = True
         return {**shown, **super()._settings()}
 
-    def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
+    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
         if not self.momentum:
             p.data -= lr * gradient  # the tutorial's update, exactly
             return
@@ -324,14 +369,22 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.betas = (beta1, beta2)
 
-    def _update(self, i: int, p: Value, gradient: float, lr: float) -> None:
+    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
         beta1, beta2 = self.betas
         m, v = self.buffers["m"], self.buffers["v"]
         m[i] = beta1 * m[i] + (1.0 - beta1) * gradient
         v[i] = beta2 * v[i] + (1.0 - beta2) * gradient * gradient
         m_hat = m[i] / (1.0 - beta1**self.steps)
         v_hat = v[i] / (1.0 - beta2**self.steps)
-        p.data -= lr * m_hat / (math.sqrt(v_hat) + self.eps)
+        root = np.sqrt(v_hat) if isinstance(v_hat, np.ndarray) else math.sqrt(v_hat)
+        p.data -= lr * m_hat / (root + self.eps)
+
+
+class _Flat:
+    """All parameters as one array, standing where ``_update`` expects a Value."""
+
+    def __init__(self, data: np.ndarray[Any, Any]) -> None:
+        self.data = data
 
 
 def _check_params(params: Iterable[Value]) -> list[Value]:

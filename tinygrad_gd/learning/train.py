@@ -1,8 +1,9 @@
 """The training loop: ``fit`` a model to data, step by step, and keep a ``History``.
 
 Each step takes a batch, computes its loss and the gradient of every
-parameter (:func:`eager_batch_step`, or :func:`compiled_batch_step` with
-``compile=True``), then lets the optimizer move the parameters. The loss and
+parameter (compiled by default: :class:`FlatStep` or :func:`compiled_batch_step`;
+:func:`eager_batch_step` with ``compile=False``), then lets the optimizer
+move the parameters. The loss and
 the metrics of every step are recorded; callbacks see each step and may stop
 training, as may a target loss (the tutorial trains until its prediction
 reaches the target).
@@ -45,8 +46,9 @@ from tinygrad_gd.core.autodiff import gradients
 from tinygrad_gd.core.value import Value
 from tinygrad_gd.learning.losses import Loss, MSELoss
 from tinygrad_gd.learning.nn import OUTPUT_RANGES, Module
-from tinygrad_gd.learning.optim import SGD, Optimizer
+from tinygrad_gd.learning.optim import SGD, Adam, Optimizer
 from tinygrad_gd.tools.compiler import compile as compile_function
+from tinygrad_gd.tools.compiler import export
 
 __all__ = [
     "BatchResult",
@@ -54,6 +56,7 @@ __all__ = [
     "History",
     "Metric",
     "StepReport",
+    "FlatStep",
     "compiled_batch_step",
     "eager_batch_step",
     "evaluate",
@@ -224,6 +227,74 @@ def compiled_batch_step(model: Module, loss: Loss, parameters: Sequence[Value]) 
     return step
 
 
+def _sample_loss(model: Module, loss: Loss) -> Callable[[list[Value], Value], Any]:
+    """One sample's loss plus the L2 penalty, and the model's output as aux: what is compiled."""
+    parameters = model.parameters()
+
+    def sample_loss(x: list[Value], target: Value) -> tuple[Value, Value]:
+        output = model(x)
+        return loss.sample(output, target) + loss.penalty(parameters), output
+
+    return sample_loss
+
+
+class FlatStep:
+    """The step of ``fit(..., compile=True)``: packed array code on one flat parameter array.
+
+    The model and the per-sample loss are packed once (:func:`~tinygrad_gd.export`)
+    with respect to the optimizer's parameters. Their values live in one
+    array ``P`` while training: each batch gives the mean loss and one
+    gradient array, and the optimizer's :meth:`~tinygrad_gd.optim.Optimizer.step_arrays`
+    moves ``P``. :meth:`write_back` copies ``P`` (and the last gradients)
+    into the Values, which ``fit`` does at the end of each epoch and before
+    a callback reads the model.
+
+    >>> from tinygrad_gd import nn, optim
+    >>> neuron = nn.Neuron(1, activation="linear", bias=False, seed=0)
+    >>> neuron.load_state_dict({"weight": [2.0]})
+    >>> optimizer = optim.SGD(neuron.parameters(), lr=0.25)
+    >>> step = FlatStep(neuron, nn.MSELoss(), optimizer)
+    >>> step([[1.0], [3.0]], [1.0, 6.0])  # errors 1 and 0
+    BatchResult(loss=0.5, outputs=[2.0, 6.0])
+    >>> step.update(optimizer)  # d loss / dw = mean of 2·1·1 and 0: 1; w = 2 - 0.25
+    >>> neuron.parameters()[0].data, step.write_back(), neuron.parameters()[0].data
+    (2.0, None, 1.75)
+    """
+
+    def __init__(self, model: Module, loss: Loss, optimizer: Optimizer) -> None:
+        self.parameters = list(optimizer.params)
+        self.exported = export(
+            _sample_loss(model, loss), wrt=self.parameters, reduce="mean", has_aux=True
+        )
+        self.P = self.exported.params
+        self.G = np.zeros_like(self.P)
+
+    def pays(self, inputs: list[list[float]], targets: list[float]) -> bool:
+        """Whether the packed program is worth it for batches shaped like this one."""
+        return self.exported.packing(np.asarray(inputs, dtype=float), np.asarray(targets)).pays
+
+    def __call__(self, inputs: list[list[float]], targets: list[float]) -> BatchResult:
+        """The batch's mean loss and outputs; its gradient is kept in ``G``."""
+        X, y = np.asarray(inputs, dtype=float), np.asarray(targets, dtype=float)
+        (total, outputs), self.G = self.exported.value_and_grad(self.P, X, y)
+        return BatchResult(total, outputs.tolist())
+
+    def update(self, optimizer: Optimizer) -> None:
+        """One optimizer step on ``P``, from the last batch's gradient."""
+        optimizer.step_arrays(self.P, self.G)
+
+    def write_back(self) -> None:
+        """Copy ``P`` into the Values' ``.data`` and the last gradient into their ``.grad``."""
+        for parameter, data, gradient in zip(
+            self.parameters, self.P.tolist(), self.G.tolist(), strict=True
+        ):
+            parameter.data, parameter.grad = data, gradient
+
+    def read_back(self) -> None:
+        """Take the Values' ``.data`` into ``P`` again (a callback may have moved them)."""
+        self.P[:] = [parameter.data for parameter in self.parameters]
+
+
 def fit(
     model: Module,
     X: Any,
@@ -240,7 +311,7 @@ def fit(
     target_loss: float | None = None,
     progress: bool | None = None,
     detect_anomaly: bool = False,
-    compile: bool = False,
+    compile: bool | None = None,
 ) -> History:
     """Train ``model`` on inputs ``X`` (one row per sample) and targets ``y``.
 
@@ -261,9 +332,13 @@ def fit(
     - ``detect_anomaly``: run each step inside :func:`~tinygrad_gd.detect_anomaly`,
       so the first op whose value or gradient is not finite raises
       ``AnomalyError`` naming it, before the parameters are updated.
-    - ``compile``: trace the model and loss once and run every step on the
-      generated code over the whole batch (:func:`compiled_batch_step`):
-      the same results to rounding, many times faster.
+    - ``compile`` (the default, unless ``detect_anomaly``): trace the model
+      and loss once and run every step on generated code over the whole
+      batch: packed array code on one flat parameter array
+      (:class:`FlatStep`) where the optimizer is ``SGD`` or ``Adam`` and
+      packing pays, else the scalar code (:func:`compiled_batch_step`).
+      The same results to rounding, many times faster; ``compile=False``
+      runs the eager engine.
 
     Every argument is checked before anything changes; a loss that cannot
     separate the classes after the model's output activation (a hinge or
@@ -284,8 +359,7 @@ def fit(
         target_loss, progress, detect_anomaly, compile,
     )  # fmt: skip
     _warn_if_outputs_stay_on_one_side(plan.model, plan.loss)
-    make_step = compiled_batch_step if plan.compile else eager_batch_step
-    compute = make_step(plan.model, plan.loss, plan.model.parameters())
+    compute = _make_step(plan)
     history = History(metrics={name: [] for name in plan.metrics})
     with LiveLine(sys.stderr, enabled=plan.progress) as line:
         callbacks = [ProgressBar(line, plan.epochs, plan.steps_per_epoch), *plan.callbacks]
@@ -353,7 +427,8 @@ class _Plan:
         """Check every argument of ``fit``, before anything changes."""
         loss = _check_model_and_loss(model, loss)
         samples, targets = _check_data(model, X, y, loss, "fit")
-        compile, detect_anomaly = flag(compile, "compile"), flag(detect_anomaly, "detect_anomaly")
+        detect_anomaly = flag(detect_anomaly, "detect_anomaly")
+        compile = not detect_anomaly if compile is None else flag(compile, "compile")
         if compile and detect_anomaly:
             raise ValueError("detect_anomaly watches the eager engine; it cannot run with compile")
         return cls(
@@ -388,9 +463,22 @@ class _Plan:
             yield order[start : start + self.batch_size], start + self.batch_size >= n
 
 
+def _make_step(plan: _Plan) -> _BatchStep | FlatStep:
+    """Eager, or compiled: packed on flat arrays where the optimizer steps arrays and
+    packing pays, else the scalar code compiled over the batch."""
+    if not plan.compile:
+        return eager_batch_step(plan.model, plan.loss, plan.model.parameters())
+    if type(plan.optimizer) in (SGD, Adam):  # a subclass may update floats only
+        flat = FlatStep(plan.model, plan.loss, plan.optimizer)
+        first = [plan.samples[i] for i in range(min(plan.batch_size, len(plan.samples)))]
+        if flat.pays(first, [plan.targets[i] for i in range(len(first))]):
+            return flat
+    return compiled_batch_step(plan.model, plan.loss, plan.model.parameters())
+
+
 def _step(
     plan: _Plan,
-    compute: _BatchStep,
+    compute: _BatchStep | FlatStep,
     callbacks: Sequence[Callback],
     history: History,
     epoch: int,
@@ -402,16 +490,21 @@ def _step(
     with anomaly_mode() if plan.detect_anomaly else nullcontext():
         result = compute([plan.samples[i] for i in batch], targets)
     stop_reason = _stop_before_update(result.loss, plan.target_loss)
+    flat = compute if isinstance(compute, FlatStep) else None
     if stop_reason is None:
-        plan.optimizer.step()
+        flat.update(plan.optimizer) if flat else plan.optimizer.step()
     values = {name: metric(result.outputs, targets) for name, metric in plan.metrics.items()}
     history.loss.append(result.loss)
     for name, value in values.items():
         history.metrics[name].append(value)
+    if flat and (end_of_epoch or plan.callbacks or stop_reason is not None):
+        flat.write_back()  # the model's Values are current whenever someone may read them
     report = StepReport(epoch, history.steps, result.loss, values, plan.model, end_of_epoch)
     for callback in callbacks:
         if callback(report) is True and stop_reason is None:
             stop_reason = f"{function_name(callback)} stopped training"
+    if flat and plan.callbacks:
+        flat.read_back()
     return stop_reason
 
 
