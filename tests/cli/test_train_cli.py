@@ -217,3 +217,18 @@ def test_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     for option in ("--dataset", "--hidden", "--epochs", "--lr", "--optimizer", "--seed",
                    "--save", "--plot", "--batch-size", "--loss"):  # fmt: skip
         assert option in text
+
+
+def test_eager_and_compile_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", "xor", "--epochs", "1", "--eager", "--compile"]) == 2
+    assert "--compile and --eager exclude each other" in capsys.readouterr().err
+
+
+def test_eager_trains_as_the_compiled_default_does(capsys: pytest.CaptureFixture[str]) -> None:
+    arguments = ["train", "--dataset", "moons", "--samples", "30", "--epochs", "3"]
+    assert main(arguments) == 0
+    compiled = capsys.readouterr().out.splitlines()
+    assert main([*arguments, "--eager"]) == 0
+    eager = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in compiled] == [line.split()[:3] for line in eager]
+    assert compiled[-1] == eager[-1]  # the final loss and accuracy, to the digits printed
