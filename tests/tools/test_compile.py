@@ -878,9 +878,13 @@ def test_the_tutorials_compiled_gradient_method_trains_as_the_automatic_one() ->
 
 def test_demo_with_compile_reports_what_the_eager_demo_reports() -> None:
     arguments = [sys.executable, "-m", "tinygrad_gd", "demo", "--part", "3", "--iterations", "50"]
-    eager = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
+    eager = subprocess.run(
+        [*arguments, "--gradient", "automatic"], capture_output=True, text=True, check=True
+    ).stdout
     done = subprocess.run([*arguments, "--compile"], capture_output=True, text=True, check=True)
     assert done.stdout == eager.replace("with the automatic gradient", "with the compiled gradient")
+    default = subprocess.run(arguments, capture_output=True, text=True, check=True).stdout
+    assert default == done.stdout  # compiled is the default
     refused = subprocess.run(
         [*arguments, "--compile", "--gradient", "manual"],
         capture_output=True,
