@@ -260,3 +260,21 @@ def test_a_convolution_falls_back_to_the_scalar_code_and_says_so() -> None:
     assert_close(gradient, expected_gradient)
     exported = export(loss, wrt=taps)  # export packs anyway, one lane at a time, and agrees
     assert_close(exported.value_and_grad(exported.params, X)[1], expected_gradient)
+
+
+def test_pack_false_runs_the_scalar_code_and_pack_true_packs_anyway() -> None:
+    taps = [Value(0.5), Value(-0.25)]
+
+    def loss(x: list[Value]) -> Value:
+        return sum(((taps[0] * x[t] + taps[1] * x[t + 1]).relu() for t in range(3)), Value(0.0))
+
+    X = np.random.default_rng(6).normal(size=(4, 4))
+    expected_value, expected_gradient = eager_mean(loss, taps, [X])
+    for pack, start in ((False, "not packed: pack=False"), (True, "packed ")):
+        compiled = compile(loss, wrt=taps, reduce="mean", pack=pack)
+        value, gradient = compiled(list(X.T))
+        assert compiled.packing is not None and compiled.packing.startswith(start)
+        assert_close(value, expected_value)
+        assert_close(gradient, expected_gradient)
+    with pytest.raises(TypeError, match="pack must be None, True or False"):
+        compile(loss, wrt=taps, reduce="mean", pack="yes")  # type: ignore[arg-type]

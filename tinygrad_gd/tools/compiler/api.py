@@ -59,6 +59,7 @@ def compile(
     wrt: Sequence[Value] | None = None,
     reduce: str | None = None,
     has_aux: bool = False,
+    pack: bool | None = None,
 ) -> CompiledFunction:
     """Trace ``f`` once; return a fast function giving ``(f(*args), gradient)``.
 
@@ -71,6 +72,9 @@ def compile(
     one per Value. With arrays, values and gradients are per sample unless
     ``reduce`` is ``"sum"`` or ``"mean"`` over the samples. With ``has_aux``,
     ``f`` returns ``(value, aux)`` and the result is ``((value, aux), gradient)``.
+    With ``wrt`` and ``reduce``, a batch runs packed into array ops where
+    that pays (see :attr:`CompiledFunction.packing`); ``pack=False`` always
+    runs the scalar code, ``pack=True`` packs even where it does not pay.
 
     Every argument of ``f`` is traced, so ``f`` must compute with Value
     operations (``v.exp()``, not ``math.exp(v)``), and must not branch on a
@@ -86,7 +90,7 @@ def compile(
     >>> mean_loss(2.0, np.array([0.0, 1.0]))
     (1.0, 1.0)
     """
-    return CompiledFunction(f, argnums, wrt=wrt, reduce=reduce, has_aux=has_aux)
+    return CompiledFunction(f, argnums, wrt=wrt, reduce=reduce, has_aux=has_aux, pack=pack)
 
 
 class CompiledFunction:
@@ -108,6 +112,7 @@ class CompiledFunction:
         wrt: Sequence[Value] | None = None,
         reduce: str | None = None,
         has_aux: bool = False,
+        pack: bool | None = None,
     ) -> None:
         if not callable(f):
             raise TypeError(f"compile needs a function, got {type(f).__name__}")
@@ -129,6 +134,9 @@ class CompiledFunction:
         self._f = f
         self._reduce = reduce
         self._has_aux = has_aux
+        if pack is not None and not isinstance(pack, bool):
+            raise TypeError(f"pack must be None, True or False, got {pack!r}")
+        self._pack = pack
         self._programs: dict[tuple[Any, ...], Program] = {}
         self._last: Program | None = None
         # The call with only floats skips inspecting its arguments: (arity, function).
@@ -270,6 +278,9 @@ class CompiledFunction:
         """The call on the packed array program, or None where it does not apply or pay."""
         if self._wrt is None or self._reduce is None or arguments.batch is None:
             return None
+        if self._pack is False:
+            self._packing = "not packed: pack=False; the scalar code runs"
+            return None
         self._last_packed = False
         n = arguments.batch
         structure = arguments.structure
@@ -288,8 +299,8 @@ class CompiledFunction:
                 self._packing = f"not packed: {error}; the scalar code runs"
                 self._pays[structure] = False
                 return None
-            self._pays[structure] = packed.pays
-            self._packing = packed.report() if packed.pays else (
+            self._pays[structure] = packed.pays or self._pack is True
+            self._packing = packed.report() if self._pays[structure] else (
                 f"not packed: {packed.scalar_ops} scalar ops would take {len(packed.program)} "
                 "array ops, too few per op to pay; the scalar code runs"
             )  # fmt: skip
