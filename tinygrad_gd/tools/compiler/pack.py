@@ -267,18 +267,19 @@ class _Packer:
         self.outputs = [x for x in tree_leaves((value, aux)) if isinstance(x, Value)]
         self.order = _topological_order(self.outputs)
         self.kind: dict[Value, int] = {}
-        self.users: Counter[Value] = Counter()
+        self.users: dict[Value, int] = {}  # how many ops (and results) read each node
         self.user: dict[Value, Value] = {}
         self.param_index = {p: i for i, p in enumerate(wrt)}
         self.sums: dict[Value, tuple[list[tuple[int, Value]], list[tuple[float, Value]], float]]
         self.sums = {}
         self.absorbed: set[Value] = set()
-        self.location: dict[Value, Location] = {}
+        self.location: dict[Value, tuple[Vec, int]] = {}  # a Location, as a plain pair
         self.program: list[Vec] = []
         self.constants: dict[str, np.ndarray[Any, Any]] = {}
         self.counts: Counter[str] = Counter()  # matmuls written
         self._gathers: dict[tuple[int, tuple[int, ...]], Vec] = {}
         self._reads: dict[bytes, ParamRead] = {}
+        self.scheduled = 0  # nodes given an array op (not folded into a sum)
         self.rank: dict[int, int] = {}  # a Vec's place in the program, for stable lane orders
 
     def run(self) -> Packed:
@@ -292,9 +293,9 @@ class _Packer:
             self.rank[id(vec)] = -2 - vec.position
         for vec, argument in zip(inputs, self.arguments, strict=True):
             for lane, leaf in enumerate(argument):
-                self.location[leaf] = Location(vec, lane)
+                self.location[leaf] = (vec, lane)
         for lane, parameter in enumerate(self.wrt):
-            self.location[parameter] = Location(params, lane)
+            self.location[parameter] = (params, lane)
         for level in self.levels():
             groups: dict[Any, list[Value]] = defaultdict(list)
             for node in level:
@@ -304,7 +305,6 @@ class _Packer:
                     self.pack_sum(members)
                 else:
                     self.pack_elementwise(members)
-        scheduled = sum(1 for n in self.order if n._op is not None and self.kind[n] != CONSTANT)
         value = self.where(self.value)
         if isinstance(value, float):
             raise NotPackable("the value of f is a constant: there is nothing to differentiate")
@@ -315,7 +315,7 @@ class _Packer:
             value=value,
             aux=None if self.aux is None else map_tree(self.result, self.aux),
             constants=self.constants,
-            scalar_ops=scheduled,
+            scalar_ops=len(self.absorbed) + self.scheduled,
             counts=self.counts,
         )
 
@@ -326,40 +326,45 @@ class _Packer:
         """The lane holding ``node``, or its number when it is a constant."""
         if self.kind[node] == CONSTANT:
             return float(node.data)
-        return self.location[node]
+        return Location(*self.location[node])
 
     # classification and sums
 
     def classify(self) -> None:
         kind, users, user = self.kind, self.users, self.user
         inputs = {leaf for argument in self.arguments for leaf in argument}
+        rows: set[Op] = set()  # ops already checked
         for node in self.order:
             a, b, op = node._a, node._b, node._op
             if a is None:
                 parameter = node in self.param_index
                 kind[node] = SAMPLE if node in inputs else PARAMETER if parameter else CONSTANT
                 continue
-            if not is_row(op):  # type: ignore[arg-type]
-                raise TypeError(
-                    f"packing writes only the rule table's ops (tinygrad_gd.ops); "
-                    f"the op {op.name!r} is not one of them"  # type: ignore[union-attr]
-                )
-            users[a] += 1
+            assert op is not None
+            if op not in rows:
+                if not is_row(op):
+                    raise TypeError(
+                        f"packing writes only the rule table's ops (tinygrad_gd.core.ops); "
+                        f"the op {op.name!r} is not one of them"
+                    )
+                rows.add(op)
+            users[a] = users.get(a, 0) + 1
             user[a] = node
             highest = kind[a]
             if b is not None:
-                users[b] += 1
+                users[b] = users.get(b, 0) + 1
                 user[b] = node
-                highest = max(highest, kind[b])
+                if kind[b] > highest:
+                    highest = kind[b]
             kind[node] = UNIFORM if highest == PARAMETER else highest
         for output in self.outputs:  # a result is read outside: never folded into a user
-            users[output] += 1
+            users[output] = users.get(output, 0) + 1
 
     def flatten_sums(self) -> None:
         kind, users, user = self.kind, self.users, self.user
         summing = {n for n in self.order if n._op in (ADD, SUB) and kind[n] != CONSTANT}
         # A single-use addition feeding another is part of that one's sum.
-        interior = {n for n in summing if users[n] == 1 and user.get(n) in summing}
+        interior = {n for n in summing if users.get(n) == 1 and user.get(n) in summing}
         self.absorbed |= interior
         for node in self.order:
             if node in summing and node not in interior:
@@ -381,11 +386,15 @@ class _Packer:
                 assert a is not None and b is not None
                 stack.append((b, -scale if op is SUB else scale))
                 stack.append((a, scale))
-            elif op is NEG and users[node] == 1:
+            elif op is NEG and users.get(node) == 1:
                 assert a is not None
                 self.absorbed.add(node)
                 stack.append((a, -scale))
-            elif op is MUL and users[node] == 1 and self._scaled(node):
+            elif (
+                op is MUL
+                and users.get(node) == 1
+                and (kind[a] == CONSTANT) != (kind[b] == CONSTANT)  # type: ignore[index]
+            ):
                 assert a is not None and b is not None
                 factor, x = (a, b) if kind[a] == CONSTANT else (b, a)
                 self.absorbed.add(node)
@@ -407,15 +416,9 @@ class _Packer:
                 self.absorbed.add(term)
         return weighted, plain, constant
 
-    def _scaled(self, node: Value) -> bool:
-        """Whether a product is a constant times a non-constant."""
-        a, b = node._a, node._b
-        assert a is not None and b is not None
-        return (self.kind[a] == CONSTANT) != (self.kind[b] == CONSTANT)
-
     def _weighted(self, term: Value) -> tuple[int, Value] | None:
         """``parameter · x`` (x not a parameter) used once: (the parameter's index, x)."""
-        if term._op is not MUL or self.users[term] != 1:
+        if term._op is not MUL or self.users.get(term) != 1:
             return None
         a, b = term._a, term._b
         assert a is not None and b is not None
@@ -435,20 +438,28 @@ class _Packer:
         """The scheduled nodes, each at the first level where its operands are ready."""
         level: dict[Value, int] = {}
         buckets: dict[int, list[Value]] = defaultdict(list)
+        kind, absorbed, sums = self.kind, self.absorbed, self.sums
         for node in self.order:
-            if node._op is None or self.kind[node] == CONSTANT:
+            a, b = node._a, node._b
+            if a is None or kind[node] == CONSTANT:
                 level[node] = 0
-            elif node not in self.absorbed:
-                deepest = max((level[d] for d in self.dependencies(node)), default=0)
+            elif node in absorbed:
+                continue
+            else:
+                if node in sums:
+                    deepest = max((level[d] for d in self.dependencies(node)), default=0)
+                else:  # (an operand absorbed into a sum is never an operand of anything else)
+                    deepest = level[a] if b is None or level[a] >= level[b] else level[b]
                 level[node] = deepest + 1
                 buckets[deepest + 1].append(node)
+        self.scheduled = sum(len(bucket) for bucket in buckets.values())
         return [buckets[i] for i in sorted(buckets)]
 
     # grouping
 
     def source(self, node: Value) -> Any:
         """What an operand contributes to a signature: its Vec, or that it is constant."""
-        return "constant" if self.kind[node] == CONSTANT else id(self.location[node].vec)
+        return "constant" if self.kind[node] == CONSTANT else id(self.location[node][0])
 
     def signature(self, node: Value) -> Any:
         """Equal for nodes that one array op computes together."""
@@ -457,9 +468,10 @@ class _Packer:
         weighted, plain, _ = self.sums[node]
         # The same operands weighted (a layer's inputs), plain terms from the same Vecs.
         operands = frozenset(x for _, x in weighted)
-        per_sample = Counter(self.source(t) for _, t in plain if self.kind[t] == SAMPLE)
-        uniform = Counter(self.source(t) for _, t in plain if self.kind[t] != SAMPLE)
-        return ("sum", operands, frozenset(per_sample.items()), frozenset(uniform.items()))
+        # (Plain terms are never constant: the sum folded those into its constant.)
+        per_sample = sorted(id(self.location[t][0]) for _, t in plain if self.kind[t] == SAMPLE)
+        uniform = sorted(id(self.location[t][0]) for _, t in plain if self.kind[t] != SAMPLE)
+        return ("sum", operands, tuple(per_sample), tuple(uniform))
 
     def emit(self, vec: Vec) -> Vec:
         self.rank[id(vec)] = len(self.program)
@@ -470,7 +482,7 @@ class _Packer:
     def place(self, members: list[Value], vec: Vec) -> None:
         # One lane for several members: they compute the same (a graph with repeats).
         for lane, member in enumerate(members):
-            self.location[member] = Location(vec, lane if vec.lanes > 1 else 0)
+            self.location[member] = (vec, lane if vec.lanes > 1 else 0)
 
     def order_key(self, node: Value) -> tuple[int, int]:
         vec, lane = self.location[node]
@@ -626,7 +638,7 @@ class _Packer:
         distinct = sorted({t: None for terms in per_member for _, t in terms}, key=self.order_key)
         by_source: dict[int, list[Value]] = defaultdict(list)
         for t in distinct:
-            by_source[id(self.location[t].vec)].append(t)
+            by_source[id(self.location[t][0])].append(t)
         found = []
         for rows in by_source.values():
             row = {t: i for i, t in enumerate(rows)}
