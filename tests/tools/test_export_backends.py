@@ -49,6 +49,24 @@ def test_jax_export_matches_numpy_and_transforms() -> None:
     )
 
 
+def test_jax_program_first_loaded_under_jit_keeps_no_traced_constant() -> None:
+    jax = pytest.importorskip("jax")
+    taps = [Value(0.5), Value(-0.25)]
+
+    def smooth(x: list[Value]) -> Value:  # shifted windows: index arrays in the program
+        return sum(((taps[0] * x[t] + taps[1] * x[t + 1]).relu() for t in range(3)), Value(0.0))
+
+    exported = export(smooth, "jax", wrt=taps)
+    step = jax.jit(exported.value_and_grad)
+    X = np.random.default_rng(7).normal(size=(5, 4))
+    first = step(np.array([0.5, -0.25]), X)  # the program is written while jit traces
+    again = exported.value_and_grad(np.array([0.5, -0.25]), X)  # no jit now, same program
+    expected = export(smooth, wrt=taps).value_and_grad(np.array([0.5, -0.25]), X)
+    np.testing.assert_allclose(float(first[0]), expected[0], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(again[1]), expected[1], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(first[1]), expected[1], rtol=1e-12)
+
+
 def test_jax_source_is_pure_array_code() -> None:
     pytest.importorskip("jax")
     loss, params, X, y = mlp_loss()

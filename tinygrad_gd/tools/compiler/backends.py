@@ -65,11 +65,11 @@ class Backend:
         return _NAMESPACES[self.name]()
 
     def convert(self, array: np.ndarray[Any, Any]) -> Any:
-        """A constant of the program as this library's array (float64, or int64 indices)."""
-        if self.name == "jax":
-            import jax.numpy as jnp
+        """A constant of the program as this library takes it (float64, or int64 indices).
 
-            return jnp.asarray(array)
+        JAX gets the numpy array itself: a program first loaded under ``jax.jit``
+        would otherwise keep a traced array, which leaks into later calls.
+        """
         if self.name == "torch":
             import torch
 
