@@ -20,7 +20,7 @@ Then, each width in a fresh process: the cost of tracing and packing
 (seconds, peak memory above the process's size before, microseconds per
 scalar op).
 
-    python benchmarks/pack.py [--widths 16,64,256] [--repeat 7] [--scalar-max 64]
+    python benchmarks/pack.py [--widths 16,64,256] [--repeat 25] [--scalar-max 64]
 """
 
 from __future__ import annotations
@@ -180,14 +180,15 @@ def jax_contenders(
 
 
 def best_times(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
-    """Seconds per call, best of ``repeat`` interleaved rounds of about 0.1 s each."""
+    """Seconds per call, best of ``repeat`` interleaved rounds of about 20 ms each: short
+    rounds, many of them, so that the best ones fall between other processes' bursts."""
     calls = {}
     for name, run in runs.items():
         start, count = time.perf_counter(), 0
-        while time.perf_counter() - start < 0.05:
+        while time.perf_counter() - start < 0.02:
             run()
             count += 1
-        calls[name] = max(1, count * 2)
+        calls[name] = count
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeat):
         for name, run in runs.items():
@@ -229,7 +230,7 @@ def _memory_mb(field: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--widths", default="16,64,256")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=25)
     parser.add_argument("--scalar-max", type=int, default=64)
     parser.add_argument("--cost", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
