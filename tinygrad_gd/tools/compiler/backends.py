@@ -58,7 +58,7 @@ class Backend:
         if self.name == "jax":
             import jax
 
-            jax.config.update("jax_enable_x64", True)
+            jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call,unused-ignore]
 
     def namespace(self) -> dict[str, Any]:
         """The names generated code may call, bound to this library (and no builtins)."""
