@@ -435,3 +435,19 @@ def test_x_to_the_minus_zero_asked_first_is_the_row_x_to_the_0(tmp_path: Path) -
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == "x ** 0 x ** 0 True\n"
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op.array is not None], ids=lambda op: op.name)
+def test_the_array_column_gives_the_numpy_forward(op: Op) -> None:
+    points = np.array([-1000.0, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 3.0, 1000.0, np.inf, np.nan])
+    grids = np.meshgrid(*[points] * op.arity, indexing="ij")
+    with np.errstate(all="ignore"):
+        expected = op.ufunc(*grids)
+        got = op.array(np, *grids)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_an_op_without_an_array_column_is_written_as_an_operator() -> None:
+    for op in OPS:
+        if op.array is None:  # packed code writes it with Python's operators
+            assert not op.notation.startswith(op.name + "(")

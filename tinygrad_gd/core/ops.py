@@ -18,7 +18,10 @@ Forwards come in two forms: ``forward`` is the fast path on Python floats and
 may raise at a domain edge (``math.log(0)``); ``ufunc`` is the numpy form,
 which gives the IEEE answer there (``-inf``, ``nan``) and evaluates whole
 arrays. :meth:`Op.evaluate` tries the first and falls back to the second, so
-a user sees ``inf`` or ``nan``, never a bare "math domain error".
+a user sees ``inf`` or ``nan``, never a bare "math domain error". A third
+form, ``array``, is the forward written once for any array library passed
+as ``xp`` (numpy, jax.numpy, torch): what packed and exported code calls.
+Ops written as operators (``+``, ``**``) need none.
 
 >>> MUL.evaluate(3.0, 4.0), LOG.evaluate(0.0), EXP.evaluate(1000.0)
 (12.0, -inf, inf)

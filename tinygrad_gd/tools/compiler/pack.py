@@ -19,7 +19,7 @@ into one array op:
    elementwise group one op over shape ``(n, k)``.
 
 The result is a small program of :class:`Vec` nodes, which
-:mod:`tinygrad_gd.packwrite` writes out as forward and reverse code.
+:mod:`tinygrad_gd.tools.compiler.packwrite` writes out as forward and reverse code.
 
 >>> from tinygrad_gd import Value
 >>> w = [Value(0.5), Value(-1.0)]

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_gd.core.ops import number_text
+from tinygrad_gd.core.ops import MUL, number_text
 from tinygrad_gd.core.symbolic import Expr
 from tinygrad_gd.tools.compiler.backends import BACKENDS, Backend
 from tinygrad_gd.tools.compiler.pack import (
@@ -208,24 +208,23 @@ class _Writer:
         if isinstance(vec, LaneSum):
             return f"lanesum({vec.source.name})"
         assert isinstance(vec, Sum)
-        text = Expr("")
-        for i, (scale, term) in enumerate(vec.terms):
-            piece = (
-                Expr(term.name)
-                if scale in (1.0, -1.0)
-                else self.expression_of(scale) * Expr(term.name)
-            )
-            negative = isinstance(scale, float) and scale == -1.0
-            if i == 0:
-                text = -piece if negative else piece
+        text: Expr | None = None
+        for scale, term in vec.terms:
+            subtract = isinstance(scale, float) and scale == -1.0  # written a - b, not a + -1 * b
+            if isinstance(scale, Constant):
+                piece = Expr.apply(MUL, self.expression(scale), Expr(term.name))
+            elif scale in (1.0, -1.0):
+                piece = Expr(term.name)
             else:
-                text = text - piece if negative else text + piece
+                piece = scale * Expr(term.name)
+            if text is None:
+                text = -piece if subtract else piece
+            else:
+                text = text - piece if subtract else text + piece
+        assert text is not None  # a Sum has at least one term
         if vec.constant is not None:
             text = text + self.expression(vec.constant)
         return text.text
-
-    def expression_of(self, scale: float | Constant) -> Expr | float:
-        return self.expression(scale) if isinstance(scale, Constant) else scale
 
     def result(self, has_aux: bool) -> None:
         vec, lane = self.packed.value
