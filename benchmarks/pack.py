@@ -23,7 +23,18 @@ scalar op).
     python benchmarks/pack.py [--widths 16,64,256] [--repeat 25] [--scalar-max 64]
 """
 
+# ruff: noqa: E402  (the imports follow the thread settings, which numpy reads at import)
 from __future__ import annotations
+
+import os
+
+# One thread for every library: on a shared machine, BLAS and XLA thread pools fighting
+# other processes for cores swing a 100×256 matmul by 10×. Set before numpy is imported.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import argparse
 import json
