@@ -350,13 +350,19 @@ class _Writer:
 
     def backward_read(self, vec: ParamRead, g: str) -> None:
         block = _block(vec.index, self.size)
+        added = f"{g}.T" if block is not None and block.transposed else g  # in P's layout
         if block is not None and self.backend.in_place:
-            added = f"{g}.T" if block.transposed else g
             # The part is written inside G[...]: the block's subscript without its brackets.
             part = block.text(written=True)[1:-1]
             self.flows[id(self.packed.params)].append((part, added, False))
             return
-        # An index read (or any read, on JAX): add by the matrix of indices.
+        if block is not None and block.cols == block.stride:
+            # A whole slice of P: JAX adds into a slice far faster than it scatters.
+            stop = block.start + block.rows * block.stride
+            part = f"{block.start}:{stop}"
+            self.flows[id(self.packed.params)].append((part, f"{added}.reshape(-1)", False))
+            return
+        # An index read (or a strided block, on JAX): add by the matrix of indices.
         index = self.constant(np.maximum(vec.index, 0), "I")
         if not (vec.index >= 0).all():
             g = f"{g} * {self.constant((vec.index >= 0).astype(np.float64), 'M')}"
