@@ -18,6 +18,7 @@ torch update the adjoint in place, JAX (whose arrays are immutable) writes
 
 from __future__ import annotations
 
+import builtins
 import functools
 import importlib
 import math
@@ -173,6 +174,9 @@ def _torch() -> dict[str, Any]:
     import torch
 
     namespace = _common(_TorchArrays())
+    # torch's C operators import modules lazily through the calling frame's builtins;
+    # the generated code has none, so it gets that one function and nothing else.
+    namespace["__builtins__"] = {"__import__": builtins.__import__}
 
     def add_at(target: Any, part: Any, value: Any) -> None:
         index = part[-1]
