@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_gd import Value, compile, export, gradients, nn, tutorial
+from tinygrad_gd.tools.compiler.backends import BACKENDS
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -278,3 +279,33 @@ def test_pack_false_runs_the_scalar_code_and_pack_true_packs_anyway() -> None:
         assert_close(gradient, expected_gradient)
     with pytest.raises(TypeError, match="pack must be None, True or False"):
         compile(loss, wrt=taps, reduce="mean", pack="yes")  # type: ignore[arg-type]
+
+
+def test_a_custom_op_packs_on_numpy_and_is_refused_by_name_elsewhere() -> None:
+    from tinygrad_gd.core.ops import SIGMOID, custom_op
+    from tinygrad_gd.tools.compiler.pack import NotPackable
+
+    softplus = custom_op(
+        "softplus_packed",
+        forward=lambda a: math.log1p(math.exp(-abs(a))) + max(a, 0.0),
+        partials=lambda a, out: (SIGMOID(a),),
+        ufunc=lambda a: np.log1p(np.exp(-np.abs(a))) + np.maximum(a, 0.0),
+    )
+    model = nn.MLP(2, [6, 1], activation=["tanh", "linear"], seed=8)
+    params = model.parameters()
+
+    def loss(x: list[Value], y: Value) -> Value:
+        return softplus(-y * model(x))  # the logistic loss, log(1 + e^(-y·out))
+
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(6, 2)), rng.choice([-1.0, 1.0], 6)
+    compiled = compile(loss, wrt=params, reduce="mean", pack=True)
+    value, gradient = compiled(list(X.T), y)
+    assert "softplus_packed(" in compiled.source
+    expected_value, expected_gradient = eager_mean(loss, params, [X, y])
+    assert_close(value, expected_value)
+    assert_close(gradient, expected_gradient)
+    if BACKENDS["jax"].available():
+        exported = export(loss, "jax", wrt=params)
+        with pytest.raises(NotPackable, match="custom op 'softplus_packed' has a numpy form only"):
+            exported.forward(exported.params, X, y)

@@ -30,7 +30,7 @@ import numpy as np
 from tinygrad_gd._support.checks import function_name, parameter_names
 from tinygrad_gd.core.value import Value
 from tinygrad_gd.tools.compiler.backends import BACKENDS, Backend
-from tinygrad_gd.tools.compiler.pack import Packed, pack
+from tinygrad_gd.tools.compiler.pack import NotPackable, Packed, pack
 from tinygrad_gd.tools.compiler.packwrite import write
 from tinygrad_gd.tools.compiler.write import check_wrt, collector_paused, required_positional
 
@@ -215,6 +215,17 @@ class _Loaded:
         written = write(packed, backend, name, arguments, reduce, has_aux)
         self.source = f"{written.value_and_grad}\n\n\n{written.forward}"
         namespace = backend.namespace()
+        for op_name, op in packed.custom_ops.items():
+            if backend.name != "numpy":  # its ufunc is numpy code: JAX could not trace it
+                raise NotPackable(
+                    f"the custom op {op_name!r} has a numpy form only; export it with "
+                    f"backend='numpy'"
+                )
+            if op_name in namespace:
+                raise NotPackable(
+                    f"the custom op {op_name!r} has the name of a function packed code calls"
+                )
+            namespace[op_name] = op.ufunc
         namespace.update({k: backend.convert(v) for k, v in written.constants.items()})
         code = builtins.compile(self.source, f"<export {name}>", "exec")
         exec(code, namespace)  # generated from the rule table and checked names only

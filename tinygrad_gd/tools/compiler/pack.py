@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_gd.core.ops import ADD, MUL, NEG, SUB, Op, is_row
+from tinygrad_gd.core.ops import ADD, MUL, NEG, SUB, Op, is_custom, is_row
 from tinygrad_gd.core.value import Value, reverse_topological_order
 from tinygrad_gd.tools.compiler.write import map_tree, run_traced, tree_leaves
 
@@ -197,6 +197,7 @@ class Packed:
     constants: dict[str, np.ndarray[Any, Any]]
     scalar_ops: int
     counts: Counter[str]
+    custom_ops: dict[str, Op]  # registered custom ops the program calls, by name
 
     def report(self) -> str:
         """One line for users: how many scalar ops became how many array ops."""
@@ -277,6 +278,7 @@ class _Packer:
         self.program: list[Vec] = []
         self.constants: dict[str, np.ndarray[Any, Any]] = {}
         self.counts: Counter[str] = Counter()  # matmuls written
+        self.custom_ops: dict[str, Op] = {}
         self._gathers: dict[tuple[int, tuple[int, ...]], Vec] = {}
         self._reads: dict[bytes, ParamRead] = {}
         self.scheduled = 0  # nodes given an array op (not folded into a sum)
@@ -317,6 +319,7 @@ class _Packer:
             constants=self.constants,
             scalar_ops=len(self.absorbed) + self.scheduled,
             counts=self.counts,
+            custom_ops=self.custom_ops,
         )
 
     def result(self, leaf: Any) -> Location | float:
@@ -342,10 +345,12 @@ class _Packer:
                 continue
             assert op is not None
             if op not in rows:
-                if not is_row(op):
+                if is_custom(op):
+                    self.custom_ops[op.name] = op  # called by its checked name
+                elif not is_row(op):
                     raise TypeError(
-                        f"packing writes only the rule table's ops (tinygrad_gd.core.ops); "
-                        f"the op {op.name!r} is not one of them"
+                        f"packing writes only the rule table's ops (tinygrad_gd.core.ops) and "
+                        f"registered custom ops; the op {op.name!r} is neither"
                     )
                 rows.add(op)
             users[a] = users.get(a, 0) + 1

@@ -4,7 +4,8 @@ The forward pass is one line per :class:`~tinygrad_gd.pack.Vec`. The reverse
 pass walks them backwards: a matmul's adjoint is two matmuls with a
 transpose, a gather's is an addition into the lanes it read, and an
 elementwise op's partials are the rule table's own, printed through
-:class:`~tinygrad_gd.symbolic.Expr` as the scalar compiler prints them.
+:class:`~tinygrad_gd.core.symbolic.Expr` as the scalar compiler prints them (a
+custom op as a call of its name).
 Parameters are read from one flat vector ``P`` (as views where their order
 allows, else by index), and their gradients are added into one flat ``G``.
 
@@ -53,7 +54,7 @@ from tinygrad_gd.tools.compiler.pack import (
     Sum,
     Vec,
 )
-from tinygrad_gd.tools.compiler.write import map_tree
+from tinygrad_gd.tools.compiler.write import CodeExpr, map_tree
 
 __all__ = ["BACKENDS", "Written", "write"]
 
@@ -168,10 +169,10 @@ class _Writer:
             return x.name or number_text(float(x.value))
         return number_text(x)
 
-    def expression(self, x: Vec | Constant) -> Expr | float:
+    def expression(self, x: Vec | Constant) -> CodeExpr | float:
         if isinstance(x, Constant) and not x.name:
             return float(x.value)
-        return Expr(self.text(x))
+        return CodeExpr(self.text(x))
 
     def lanes(self, vec: Vec, picked: tuple[int, ...]) -> tuple[str, bool]:
         """The subscript of some lanes of ``vec``, and whether it names a lane twice."""
@@ -202,7 +203,7 @@ class _Writer:
         if isinstance(vec, Concat):
             return f"concat([{', '.join(part.name for part in vec.parts)}])"
         if isinstance(vec, Elementwise):
-            return Expr.apply(vec.op, *map(self.expression, vec.arguments)).text
+            return CodeExpr.apply(vec.op, *map(self.expression, vec.arguments)).text
         if isinstance(vec, MatMul):
             return f"{self.text(vec.left)} @ {self.text(vec.right)}"
         if isinstance(vec, LaneSum):
@@ -212,11 +213,11 @@ class _Writer:
         for scale, term in vec.terms:
             subtract = isinstance(scale, float) and scale == -1.0  # written a - b, not a + -1 * b
             if isinstance(scale, Constant):
-                piece = Expr.apply(MUL, self.expression(scale), Expr(term.name))
+                piece = CodeExpr.apply(MUL, self.expression(scale), CodeExpr(term.name))
             elif scale in (1.0, -1.0):
-                piece = Expr(term.name)
+                piece = CodeExpr(term.name)
             else:
-                piece = scale * Expr(term.name)
+                piece = scale * CodeExpr(term.name)
             if text is None:
                 text = -piece if subtract else piece
             else:
@@ -372,11 +373,11 @@ class _Writer:
     def backward_elementwise(self, vec: Elementwise, g: str) -> None:
         operands = [self.expression(x) for x in vec.arguments]
         try:
-            partials = vec.op.partials(*operands, Expr(vec.name))
+            partials = vec.op.partials(*operands, CodeExpr(vec.name))
         except ArithmeticError:  # a rule divides by a constant 0: numpy floats give inf
             with np.errstate(all="ignore"):
                 wide = [np.float64(x) if isinstance(x, float) else x for x in operands]
-                partials = vec.op.partials(*wide, Expr(vec.name))
+                partials = vec.op.partials(*wide, CodeExpr(vec.name))
         # An operand used twice (P * P) gets one flow: its partials added, as for w * w.
         combined: dict[int, tuple[Vec, Any]] = {}
         for x, partial in zip(vec.arguments, partials, strict=True):
@@ -384,8 +385,8 @@ class _Writer:
                 earlier = combined.get(id(x))
                 combined[id(x)] = (x, partial if earlier is None else earlier[1] + partial)
         for x, partial in combined.values():
-            if isinstance(partial, Expr):
-                self.flow(x, (partial * Expr(g)).text, vec)
+            if isinstance(partial, CodeExpr):
+                self.flow(x, (partial * CodeExpr(g)).text, vec)
             elif float(partial) != 0.0:
                 self.flow(x, _scaled(float(partial), g, self), vec)
 
@@ -397,7 +398,7 @@ def _scaled(scale: float | Constant, g: str, writer: _Writer) -> str:
         return g
     if scale == -1.0:
         return f"-{g}"
-    return (Expr(number_text(scale)) * Expr(g)).text if scale >= 0 else f"({scale!r}) * {g}"
+    return (CodeExpr(number_text(scale)) * CodeExpr(g)).text if scale >= 0 else f"({scale!r}) * {g}"
 
 
 def _tree_text(tree: Any) -> str:

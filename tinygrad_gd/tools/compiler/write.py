@@ -44,8 +44,8 @@ from tinygrad_gd.core.symbolic import Expr
 from tinygrad_gd.core.value import TracingError, Value, graph_mode, reverse_topological_order
 
 __all__ = [
-    "Code", "Line", "Structure", "check_wrt", "code_line", "collector_paused", "map_tree",
-    "required_positional", "run_traced", "trace", "tree_leaves",
+    "Code", "CodeExpr", "Line", "Structure", "check_wrt", "code_line", "collector_paused",
+    "map_tree", "required_positional", "run_traced", "trace", "tree_leaves",
 ]  # fmt: skip
 
 # A structure describes one argument: None for a number or an array, else
@@ -357,7 +357,7 @@ _IDENTITIES: dict[Op, tuple[tuple[int, float], ...]] = {
 }
 
 
-class _Code(Expr):
+class CodeExpr(Expr):
     """A formula as the generated code writes it: a custom op is a call of its name.
 
     A custom op's notation is display text of the user's; only its name, checked
@@ -412,7 +412,7 @@ class _Writer:
     def _write_forward(self, node: Value, root: bool) -> None:
         op = node.op
         if node in self.inputs:
-            self.values[node] = _Code(self.inputs[node])
+            self.values[node] = CodeExpr(self.inputs[node])
             self.named[node] = self.inputs[node]
             return
         if op is not None and not is_row(op):
@@ -437,10 +437,10 @@ class _Writer:
                 return
         wanted = node.label or (self.function_name if root else "")
         name = self.names.take(wanted) if wanted else self.names.temporary()
-        expression = _Code.apply(op, *operands).text
+        expression = CodeExpr.apply(op, *operands).text
         self.forward.append(code_line([name], expression, op.name))
         self.statements[node] = f"{name} = {expression}"
-        self.values[node] = _Code(name)
+        self.values[node] = CodeExpr(name)
         self.named[node] = name
 
     def _write_constant(self, node: Value) -> None:
@@ -448,7 +448,7 @@ class _Writer:
         if node.op is None and node.label and _is_safe(node.label):
             name = self.names.take(node.label)
             self.forward.append(code_line([name], _literal(node.data), "constant"))
-            self.values[node] = _Code(name)
+            self.values[node] = CodeExpr(name)
             self.named[node] = name
         else:
             self.values[node] = float(node.data)
@@ -482,7 +482,7 @@ class _Writer:
             return adjoint  # another adjoint's name: reuse it, no copy
         name = f"grad_{self.named[node]}"
         self.reverse.append(code_line([name], adjoint.text, self._comment(users)))
-        return _Code(name)
+        return CodeExpr(name)
 
     def _gradient(
         self, leaf: Value, adjoints: dict[Value, Expr | float], users: dict[Value, list[Value]]
