@@ -112,21 +112,47 @@ class Exported:
 
     @property
     def params(self) -> np.ndarray[Any, Any]:
-        """P: the parameters' current ``.data``, in the order of ``wrt``."""
+        """P: the parameters' current ``.data``, in the order of ``wrt``.
+
+        >>> from tinygrad_gd import Value
+        >>> w, b = Value(2.0), Value(-1.0)
+        >>> export(lambda x: w * x + b, wrt=[b, w]).params
+        array([-1.,  2.])
+        """
         return np.array([p.data for p in self._wrt], dtype=np.float64)
 
     def value_and_grad(self, P: Any, *columns: Any) -> tuple[Any, Any]:
-        """``(value, G)``: the reduced value over the samples and its gradient, shaped like P."""
+        """``(value, G)``: the reduced value over the samples and its gradient, shaped like P.
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(0.0)
+        >>> square = export(lambda x: (w - x) ** 2, wrt=[w])
+        >>> square.value_and_grad(np.array([1.0]), np.array([1.0, 3.0]))  # mean 0, 4; 0, -4
+        (2.0, array([-2.]))
+        """
         program, arrays = self._prepare(P, columns)
         return program.value_and_grad(P, *arrays)  # type: ignore[no-any-return]
 
     def forward(self, P: Any, *columns: Any) -> Any:
-        """The reduced value alone (``(value, aux)`` with ``has_aux``)."""
+        """The reduced value alone (``(value, aux)`` with ``has_aux``).
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(0.0)
+        >>> export(lambda x: (w - x) ** 2, wrt=[w], reduce="sum").forward(
+        ...     np.array([1.0]), np.array([1.0, 3.0]))
+        4.0
+        """
         program, arrays = self._prepare(P, columns)
         return program.forward(P, *arrays)
 
     def packing(self, *columns: Any) -> Packed:
-        """The packed program for arguments shaped like ``columns`` (packed once, kept)."""
+        """The packed program for arguments shaped like ``columns`` (packed once, kept).
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(1.0)
+        >>> export(lambda x: (w * x).exp(), wrt=[w]).packing(np.ones(3)).report()  # w·x, exp
+        'packed 2 scalar ops into 2 array ops (0 matmuls)'
+        """
         return self._prepare(np.zeros(len(self._wrt)), columns)[0].packed
 
     @property
@@ -137,7 +163,13 @@ class Exported:
 
     @property
     def report(self) -> str:
-        """What the last program packed, in one line."""
+        """What the last program packed, in one line.
+
+        >>> from tinygrad_gd import Value
+        >>> w = Value(1.0)
+        >>> export(lambda x: (w * x).tanh(), wrt=[w]).report  # packed for one number: w·x, tanh
+        'packed 2 scalar ops into 2 array ops (0 matmuls)'
+        """
         return self._program_for_source().packed.report()
 
     def __repr__(self) -> str:

@@ -224,6 +224,15 @@ def pack(
 
     ``widths`` gives each argument's shape: None for a number per sample,
     ``k`` for a list of k numbers per sample. ``wrt`` are the parameters.
+
+    >>> from tinygrad_gd import Value
+    >>> w = [Value(1.0), Value(2.0), Value(3.0)]
+    >>> neurons = lambda x, y: ((w[0] * x).tanh() + (w[1] * x).tanh() - y) ** 2
+    >>> packed = pack(neurons, [None, None], w)
+    >>> # 7 scalar ops; the two neurons share one product and one tanh over 2 lanes, then a
+    >>> # sum over the lanes, - y and the square: too few scalar ops per array op to pay
+    >>> packed.report(), packed.pays
+    ('packed 7 scalar ops into 6 array ops (0 matmuls)', False)
     """
     arguments: list[list[Value]] = []
     placeholders: list[Any] = []
@@ -502,10 +511,10 @@ class _Packer:
         return Constant(array, name)
 
     def gather(self, source: Vec, picked: tuple[int, ...]) -> Vec:
-        if picked == tuple(range(source.lanes)):
-            return source
         if len(picked) > 1 and len(set(picked)) == 1:
             picked = picked[:1]  # one lane for every member: it broadcasts
+        if picked == tuple(range(source.lanes)):
+            return source
         key = (id(source), picked)
         if key not in self._gathers:
             vec = Gather(len(picked), source.per_sample, source=source, picked=picked)
@@ -628,7 +637,7 @@ class _Packer:
         count = len(per_member[0])
         if count == 0:
             return []
-        if count <= _FEW_TERMS and all(len(terms) == count for terms in per_member):
+        if count <= _FEW_TERMS and len(per_member) > 1 and all(len(t) == count for t in per_member):
             # One array per position: the q-th term of every member.
             found: list[tuple[Any, Vec]] = []
             for q in range(count):

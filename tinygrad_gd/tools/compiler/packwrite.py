@@ -80,6 +80,16 @@ def write(
 
     Each argument is an array of shape ``(n, k)``; the value is the mean (or
     sum, as ``reduce`` says) over the n samples; G has P's shape.
+
+    >>> from tinygrad_gd import Value
+    >>> from tinygrad_gd.tools.compiler.pack import pack
+    >>> w = Value(2.0)
+    >>> written = write(pack(lambda x: w * x, [None], [w]), BACKENDS["jax"], "f", ["x"], "sum")
+    >>> print(written.forward)
+    def forward_f(P, x):
+        v0 = P * x
+        value = total(v0[:, 0])
+        return value
     """
     writer = _Writer(packed, backend, reduce)
     for argument_vec, argument in zip(packed.inputs, arguments, strict=True):
