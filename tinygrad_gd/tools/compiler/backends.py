@@ -62,7 +62,12 @@ class Backend:
             jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call,unused-ignore]
 
     def namespace(self) -> dict[str, Any]:
-        """The names generated code may call, bound to this library (and no builtins)."""
+        """The names generated code may call, bound to this library (and no builtins).
+
+        >>> names = BACKENDS["numpy"].namespace()
+        >>> names["sigmoid"](np.array([-1000.0, 0.0])), names["__builtins__"]
+        (array([0. , 0.5]), {})
+        """
         return _NAMESPACES[self.name]()
 
     def convert(self, array: np.ndarray[Any, Any]) -> Any:
@@ -80,7 +85,13 @@ class Backend:
 
     def add_into(self, target: str, part: str, value: str, repeats: bool = False) -> str:
         """The statement adding ``value`` into ``target[part]``; ``repeats``: an index
-        array naming a place twice, whose additions must all count."""
+        array naming a place twice, whose additions must all count.
+
+        >>> BACKENDS["numpy"].add_into("G", "0:3", "g1"), BACKENDS["jax"].add_into("G", "0:3", "g1")
+        ('G[0:3] += g1', 'G = G.at[0:3].add(g1)')
+        >>> BACKENDS["numpy"].add_into("G", "I4", "g1", repeats=True)
+        'add_at(G, (I4,), g1)'
+        """
         if not self.in_place:
             return f"{target} = {target}.at[{part}].add({value})"
         if repeats:
@@ -88,11 +99,19 @@ class Backend:
         return f"{target}[{part}] += {value}"
 
     def add_whole(self, target: str, value: str) -> str:
-        """The statement adding ``value`` to all of ``target``."""
+        """The statement adding ``value`` to all of ``target``.
+
+        >>> BACKENDS["torch"].add_whole("G", "P * g3"), BACKENDS["jax"].add_whole("G", "P * g3")
+        ('G += P * g3', 'G = G + P * g3')
+        """
         return f"{target} += {value}" if self.in_place else f"{target} = {target} + {value}"
 
     def fresh(self, text: str) -> str:
-        """An expression giving a new array equal to ``text``: safe to update in place."""
+        """An expression giving a new array equal to ``text``: safe to update in place.
+
+        >>> BACKENDS["numpy"].fresh("g2"), BACKENDS["jax"].fresh("g2")
+        ('copy(g2)', 'g2')
+        """
         return f"copy({text})" if self.in_place else text
 
 
