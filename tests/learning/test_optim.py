@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -149,8 +150,10 @@ def test_saved_state_resumes_training_exactly(build: Callable[[list[Value]], Any
         (lambda s: s.pop("steps"), "keys 'type', 'steps' and 'buffers'"),
         (lambda s: s["buffers"].pop("v"), r"needs buffers \['m', 'v'\]"),
         (lambda s: s["buffers"]["m"].pop(), "'m' must list 2 numbers"),
-        (lambda s: s["buffers"]["v"].__setitem__(1, math.inf), r"'v'\[1\] must be a finite"),
+        (lambda s: s["buffers"]["v"].__setitem__(1, math.inf), r"'v'\[1\] must be a non-neg"),
         (lambda s: s.update(steps=True), "optimizer steps must be a whole number, got bool"),
+        # v is a running mean of g²: a negative one would fail the next step's square root.
+        (lambda s: s["buffers"]["v"].__setitem__(0, -1e-3), r"'v'\[0\] must be a non-negative"),
     ],
 )
 def test_a_bad_state_raises_and_changes_nothing(
@@ -223,6 +226,55 @@ def test_a_schedule_giving_a_rate_too_large_for_a_float_is_refused() -> None:
     with pytest.raises(ValueError, match="learning rate at step 0 is too large for a float"):
         optimizer.step()
     assert optimizer.params[0].data == 1.0 and optimizer.steps == 0
+
+
+def test_a_gradient_too_large_for_a_float_moves_no_parameter() -> None:
+    params = [Value(float(i)) for i in range(5)]
+    for p in params:
+        p.grad = 1.0
+    params[2].grad = 10**400  # a Python int: no float holds it
+    optimizer = SGD(params, lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"params\[2\]\.grad is too large for a float: an int"):
+        optimizer.step()
+    assert [p.data for p in params] == [0.0, 1.0, 2.0, 3.0, 4.0] and optimizer.steps == 0
+    assert optimizer.state_dict()["buffers"]["velocity"] == [0.0] * 5
+
+
+class _FailsAtThirdParameter(SGD):
+    """Plain SGD whose update fails at params[2], as an arithmetic fault would."""
+
+    def _update(self, i: int, data: float, gradient: float, lr: float, *rest: Any) -> float:
+        if i == 2:
+            raise OverflowError("math range error")
+        return data - lr * gradient
+
+
+@pytest.mark.parametrize("build", [_FailsAtThirdParameter, Adam])
+def test_a_step_failing_midway_is_not_taken_at_all(build: Callable[..., Optimizer]) -> None:
+    """Every new value is computed before any is stored: no half-moved model, no step counted."""
+    params = [Value(1.0) for _ in range(5)]
+    optimizer = build(params, lr=0.1, weight_decay=0.5)
+    for p in params:
+        p.grad = 1.0
+    params[2].data = 10**400  # type: ignore[assignment]  # weight decay multiplies it
+    before = optimizer.state_dict()
+    with pytest.raises(ValueError, match=r"step 1 failed at params\[2\].*no parameter moved"):
+        optimizer.step()
+    assert [p.data for p in params[:2] + params[3:]] == [1.0] * 4
+    assert optimizer.state_dict() == before
+
+
+def test_a_growing_schedule_overflowing_names_the_learning_rate_and_moves_nothing() -> None:
+    schedule = ExponentialDecay(0.1, gamma=1.5)
+    # Exact rational arithmetic, rounded once: just past where 1.5 ** step alone overflows.
+    assert schedule(1751) == pytest.approx(float(Fraction(0.1) * Fraction(3, 2) ** 1751), rel=1e-12)
+    assert schedule(2000) == math.inf  # 0.1 * 1.5 ** 2000 is about 1e351
+    optimizer = SGD([w := Value(1.0)], lr=schedule)
+    optimizer.steps = 2000
+    w.grad = 1.0
+    with pytest.raises(ValueError, match="learning rate at step 2000 must be a non-negative"):
+        optimizer.step()
+    assert w.data == 1.0 and optimizer.steps == 2000
 
 
 def test_betas_may_be_any_pair_and_numpy_numbers_count() -> None:

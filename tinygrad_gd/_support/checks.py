@@ -64,7 +64,7 @@ def number(
     try:
         x = float(value)
     except OverflowError:
-        raise ValueError(f"{name} is too large for a float: {value!r}") from None
+        raise ValueError(f"{name} is too large for a float: {_shown(value)}") from None
     fits = (
         not math.isnan(x)
         and (math.isfinite(x) or not finite)
@@ -80,6 +80,14 @@ def number(
             wanted = f"a {sign}{'finite ' if finite else ''}number"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return x
+
+
+def _shown(value: numbers.Real) -> str:
+    """A number as a message shows it: an integer too long to print by its size."""
+    if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 100:
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    return repr(value)
 
 
 def count(value: Any, name: str, *, minimum: int = 0) -> int:

@@ -19,7 +19,6 @@ step count in the optimizer's state is all a schedule needs to resume.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +59,7 @@ class StepDecay:
         >>> StepDecay(0.1, step_size=2)(4)  # two drops by 0.1  # doctest: +NUMBER
         0.001
         """
-        return self.lr * self.gamma ** (step // self.step_size)
+        return _scaled(self.lr, self.gamma, step // self.step_size)
 
 
 @dataclass(frozen=True)
@@ -79,12 +78,26 @@ class ExponentialDecay:
         object.__setattr__(self, "gamma", number(self.gamma, "gamma", positive=True))
 
     def __call__(self, step: int) -> float:
-        """The learning rate after ``step`` steps.
+        """The learning rate after ``step`` steps; inf once a growing rate overflows.
 
-        >>> ExponentialDecay(1.0, gamma=0.5)(2)
-        0.25
+        >>> ExponentialDecay(1.0, gamma=0.5)(2), ExponentialDecay(1.0, gamma=1.5)(2000)
+        (0.25, inf)
         """
-        return self.lr * self.gamma**step
+        return _scaled(self.lr, self.gamma, step)
+
+
+def _scaled(lr: float, gamma: float, times: int) -> float:
+    """``lr * gamma ** times``; inf where a growing rate passes the largest float.
+
+    A step refuses an infinite rate with an error that names it.
+    """
+    try:
+        return lr * gamma**times
+    except OverflowError:  # gamma ** times alone is too large; lr (< 1) may bring it back
+        try:
+            return math.exp(math.log(lr) + times * math.log(gamma))
+        except OverflowError:
+            return math.inf
 
 
 class Optimizer:
@@ -107,6 +120,8 @@ class Optimizer:
     """
 
     buffer_names: tuple[str, ...] = ()
+    non_negative_buffers: tuple[str, ...] = ()
+    """Buffers that no step can make negative (sums of squares): loaded state is held to it."""
 
     def __init__(
         self, params: Iterable[Value], lr: float | Schedule, weight_decay: float = 0.0
@@ -145,10 +160,12 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Move every parameter once, from its current ``.grad``.
+        """Move every parameter once, from its current ``.grad``: all of them, or none.
 
-        Nothing moves if a gradient is not a number or the learning rate
-        (from a schedule) is not a finite number ≥ 0.
+        Every new value and buffer entry is computed before any is stored, so a
+        step that fails (a gradient that is not a number or too large for a
+        float, a learning rate from a schedule that is not a finite number ≥ 0)
+        raises an error naming the culprit and moves nothing, counts nothing.
 
         >>> from tinygrad_gd import Value
         >>> w = Value(1.0)
@@ -158,20 +175,30 @@ class Optimizer:
         >>> w.data, optimizer.steps  # 1 - 0.1 * 2
         (0.8, 1)
         """
-        name = f"the learning rate at step {self.steps}"
-        lr = number(self.learning_rate, name, non_negative=True)
-        gradients = [p.grad for p in self.params]
-        for i, gradient in enumerate(gradients):
-            if type(gradient) is not float and not _is_real(gradient):
-                raise TypeError(f"params[{i}].grad must be a number, got {type(gradient).__name__}")
-        self.steps += 1
-        for name, values in self.buffers.items():  # after step_arrays: back to floats
-            if isinstance(values, np.ndarray):
-                self.buffers[name] = values.tolist()
+        rate_name = f"the learning rate at step {self.steps}"
+        lr = number(self.learning_rate, rate_name, non_negative=True)
+        gradients = [_gradient(i, p.grad) for i, p in enumerate(self.params)]
+        steps = self.steps + 1
+        # Copies to write into (floats again after step_arrays), kept only if every update works.
+        buffers = {
+            name: values.tolist() if isinstance(values, np.ndarray) else list(values)
+            for name, values in self.buffers.items()
+        }
+        new_data = []
         for i, (p, gradient) in enumerate(zip(self.params, gradients, strict=True)):
-            if self.weight_decay:
-                gradient = gradient + self.weight_decay * p.data
-            self._update(i, p, gradient, lr)
+            try:
+                if self.weight_decay:
+                    gradient = gradient + self.weight_decay * p.data
+                new_data.append(self._update(i, p.data, gradient, lr, steps, buffers))
+            except (ArithmeticError, ValueError) as error:
+                raise ValueError(
+                    f"step {steps} failed at params[{i}]: {error}; no parameter moved"
+                ) from None
+        # Commit: nothing below can raise, so the step is taken whole.
+        for p, data in zip(self.params, new_data, strict=True):
+            p.data = data
+        self.buffers = buffers
+        self.steps = steps
 
     def step_arrays(self, P: np.ndarray[Any, Any], G: np.ndarray[Any, Any]) -> None:
         """The same step for all parameters at once, on arrays: fit's fast path.
@@ -197,18 +224,23 @@ class Optimizer:
                 f"step_arrays needs float64 arrays of shape ({len(self.params)},), one number "
                 f"per parameter; got P {P.dtype} {P.shape}, G {G.shape}"
             )
-        name = f"the learning rate at step {self.steps}"
-        lr = number(self.learning_rate, name, non_negative=True)
-        self.steps += 1
-        for buffer, values in self.buffers.items():
-            if not isinstance(values, np.ndarray):
-                self.buffers[buffer] = np.array(values, dtype=np.float64)
+        rate_name = f"the learning rate at step {self.steps}"
+        lr = number(self.learning_rate, rate_name, non_negative=True)
+        steps = self.steps + 1
+        buffers = {
+            name: values if isinstance(values, np.ndarray) else np.array(values, dtype=np.float64)
+            for name, values in self.buffers.items()
+        }
         gradient = G + self.weight_decay * P if self.weight_decay else G
-        self._update(slice(None), _Flat(P), gradient, lr)
+        P[:] = self._update(slice(None), P, gradient, lr, steps, buffers)
+        self.buffers = buffers
+        self.steps = steps
 
-    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
-        """Move ``p.data`` (parameter i) by ``gradient``: on floats, or with i a slice
-        and p holding the array of all parameters."""
+    def _update(
+        self, i: Any, data: Any, gradient: Any, lr: float, steps: int, buffers: dict[str, Any]
+    ) -> Any:
+        """Parameter ``i``'s new data at step ``steps``, writing its new buffer entries: on
+        floats, or with ``i`` a slice and ``data`` the array of all parameters."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -250,7 +282,12 @@ class Optimizer:
                 f"{type(self).__name__} state needs buffers {list(self.buffer_names)}, "
                 f"got {list(buffers) if isinstance(buffers, Mapping) else buffers!r}"
             )
-        loaded = {name: _check_buffer(name, buffers[name], len(self.params)) for name in buffers}
+        loaded = {
+            name: _check_buffer(
+                name, buffers[name], len(self.params), name in self.non_negative_buffers
+            )
+            for name in self.buffer_names
+        }
         self.steps = steps
         self.buffers = loaded
 
@@ -320,14 +357,15 @@ class SGD(Optimizer):
             shown["nesterov"] = True
         return {**shown, **super()._settings()}
 
-    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
+    def _update(
+        self, i: Any, data: Any, gradient: Any, lr: float, steps: int, buffers: dict[str, Any]
+    ) -> Any:
         if not self.momentum:
-            p.data -= lr * gradient  # the tutorial's update, exactly
-            return
-        velocity = self.buffers["velocity"]
+            return data - lr * gradient  # the tutorial's update, exactly
+        velocity = buffers["velocity"]
         velocity[i] = self.momentum * velocity[i] + gradient
         direction = gradient + self.momentum * velocity[i] if self.nesterov else velocity[i]
-        p.data -= lr * direction
+        return data - lr * direction
 
 
 class Adam(Optimizer):
@@ -347,6 +385,7 @@ class Adam(Optimizer):
     """
 
     buffer_names = ("m", "v")
+    non_negative_buffers = ("v",)  # a running mean of g²; its square root is taken
 
     def __init__(
         self,
@@ -369,22 +408,17 @@ class Adam(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.betas = (beta1, beta2)
 
-    def _update(self, i: Any, p: Any, gradient: Any, lr: float) -> None:
+    def _update(
+        self, i: Any, data: Any, gradient: Any, lr: float, steps: int, buffers: dict[str, Any]
+    ) -> Any:
         beta1, beta2 = self.betas
-        m, v = self.buffers["m"], self.buffers["v"]
+        m, v = buffers["m"], buffers["v"]
         m[i] = beta1 * m[i] + (1.0 - beta1) * gradient
         v[i] = beta2 * v[i] + (1.0 - beta2) * gradient * gradient
-        m_hat = m[i] / (1.0 - beta1**self.steps)
-        v_hat = v[i] / (1.0 - beta2**self.steps)
+        m_hat = m[i] / (1.0 - beta1**steps)
+        v_hat = v[i] / (1.0 - beta2**steps)
         root = np.sqrt(v_hat) if isinstance(v_hat, np.ndarray) else math.sqrt(v_hat)
-        p.data -= lr * m_hat / (root + self.eps)
-
-
-class _Flat:
-    """All parameters as one array, standing where ``_update`` expects a Value."""
-
-    def __init__(self, data: np.ndarray[Any, Any]) -> None:
-        self.data = data
+        return data - lr * m_hat / (root + self.eps)
 
 
 def _check_params(params: Iterable[Value]) -> list[Value]:
@@ -401,17 +435,28 @@ def _check_params(params: Iterable[Value]) -> list[Value]:
     return checked
 
 
-def _is_real(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+def _gradient(i: int, gradient: object) -> float:
+    """Parameter ``i``'s gradient as a float (nan and inf pass: training reports them)."""
+    if type(gradient) is float:
+        return gradient
+    try:
+        return number(gradient, f"params[{i}].grad", finite=False)
+    except TypeError:
+        raise TypeError(
+            f"params[{i}].grad must be a number, got {type(gradient).__name__}"
+        ) from None
 
 
-def _check_buffer(name: str, values: Any, size: int) -> list[float]:
+def _check_buffer(name: str, values: Any, size: int, non_negative: bool) -> list[float]:
     if not isinstance(values, list) or len(values) != size:
         found = len(values) if isinstance(values, list) else type(values).__name__
         raise ValueError(
             f"buffer {name!r} must list {size} numbers, one per parameter; got {found}"
         )
     try:
-        return [number(x, f"buffer {name!r}[{i}]") for i, x in enumerate(values)]
+        return [
+            number(x, f"buffer {name!r}[{i}]", non_negative=non_negative)
+            for i, x in enumerate(values)
+        ]
     except TypeError as error:  # a wrong entry is a malformed state, as a wrong length is
         raise ValueError(str(error)) from None
