@@ -1,4 +1,5 @@
-"""What several test files share: sigmoid by its formula, a terminal, the CLI as users run it."""
+"""What several test files share: sigmoid by its formula, a terminal, the CLI as users run it,
+and code run in a child process, where a fault could hang or kill the test run."""
 
 from __future__ import annotations
 
@@ -33,6 +34,19 @@ def run_cli(
         capture_output=True,
         text=True,
         cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE`` in a fresh interpreter: a hang becomes ``TimeoutExpired``, a kill
+    or a memory cap stays in the child."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         timeout=timeout,
         check=False,
     )

@@ -11,10 +11,18 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import run_python
 
 from tinygrad_gd import data
 from tinygrad_gd._support.files import atomic_write_text, replacing
-from tinygrad_gd.learning.io import FORMAT, VERSION, ParameterFileError, load, save
+from tinygrad_gd.learning.io import (
+    FORMAT,
+    MAX_FILE_SIZE,
+    VERSION,
+    ParameterFileError,
+    load,
+    save,
+)
 from tinygrad_gd.learning.losses import HingeLoss
 from tinygrad_gd.learning.nn import MLP
 from tinygrad_gd.learning.optim import SGD, Adam
@@ -97,6 +105,11 @@ def saved_document(model: MLP, optimizer: Adam) -> dict[str, Any]:
         (lambda text: "[" * 100_000 + "]" * 100_000, "nested too deeply"),
         (lambda text: text.replace('"steps": 0', '"steps": 1' + "0" * 5000), "not valid JSON"),
         (lambda text: text.replace('"type": "Adam"', '"type": "SGD"'), "state is for SGD"),
+        # true == 1 in Python, but a bool is no number (as everywhere in the library)
+        (lambda text: text.replace('"version": 1', '"version": true'), "format version true"),
+        (lambda text: text.replace("{", '{"comment": 0, ', 1), "unknown keys 'comment'"),
+        # Adam's v is a mean of squares: the next step would take the root of -1
+        (lambda text: text.replace('"v": [0.0', '"v": [-1.0'), r"'v'\[0\] must be a non-negative"),
     ],
 )
 def test_a_bad_file_raises_and_leaves_model_and_optimizer_untouched(
@@ -138,6 +151,59 @@ def test_a_truncated_save_of_the_same_model_is_refused(tmp_path: Path) -> None:
         with pytest.raises(ParameterFileError, match="truncated or corrupt"):
             load(path, model)
         assert model.state_dict() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    """Reading a FIFO with no writer blocks forever: a child process keeps a hang out of the run."""
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    code = (
+        "from tinygrad_gd.learning.io import load\nfrom tinygrad_gd.learning.nn import MLP\n"
+        f"load({str(fifo)!r}, MLP(2, [1], seed=0))"
+    )
+    child = run_python(code, timeout=30)
+    assert "ParameterFileError" in child.stderr and "not a regular file (a FIFO)" in child.stderr
+
+
+def test_a_folder_or_a_device_is_refused_as_no_regular_file(tmp_path: Path) -> None:
+    with pytest.raises(ParameterFileError, match="not a regular file"):
+        load(os.devnull, MLP(2, [1], seed=0))
+    with pytest.raises((ParameterFileError, IsADirectoryError, PermissionError)):
+        load(tmp_path, MLP(2, [1], seed=0))
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A sparse file of 1 GB costs no disk; reading it whole would cost 1 GB of memory."""
+    path = tmp_path / "model.json"
+    with open(path, "wb") as file:
+        file.truncate(2**30)
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))  # reading it all would fail\n"
+        "from tinygrad_gd.learning.io import load\nfrom tinygrad_gd.learning.nn import MLP\n"
+        f"load({str(path)!r}, MLP(2, [1], seed=0))"
+    )
+    child = run_python(code, timeout=30)
+    assert "ParameterFileError" in child.stderr, child.stderr
+    assert f"1,073,741,824 bytes, more than a parameter file's limit of {MAX_FILE_SIZE:,}" in (
+        child.stderr
+    )
+
+
+def test_running_out_of_memory_while_parsing_is_a_parameter_file_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, _ = trained()
+    path = tmp_path / "model.json"
+    save(path, model)
+
+    def out_of_memory(text: bytes) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(json, "loads", out_of_memory)
+    with pytest.raises(ParameterFileError, match="too large to read in the memory available"):
+        load(path, model)
 
 
 def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:

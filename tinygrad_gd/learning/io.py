@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from typing import Any
 
 from tinygrad_gd._support.files import atomic_write_text, path_argument
@@ -33,6 +34,7 @@ from tinygrad_gd.learning.optim import Optimizer
 
 __all__ = [
     "FORMAT",
+    "MAX_FILE_SIZE",
     "VERSION",
     "ParameterFileError",
     "load",
@@ -43,6 +45,10 @@ FORMAT = "tinygrad_gd parameters"
 """The ``format`` field that marks a file as ours."""
 VERSION = 1
 """The version of the file layout this module writes and reads."""
+MAX_FILE_SIZE = 64 * 2**20
+"""The largest parameter file ``load`` reads, in bytes (64 MiB: some three million numbers)."""
+_KEYS = ("format", "version", "model", "parameters", "optimizer")
+"""The top-level keys of a parameter file; ``optimizer`` is optional."""
 
 
 class ParameterFileError(ValueError):
@@ -105,8 +111,12 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
 
     Raises :class:`ParameterFileError` naming the file and the problem, and
     leaves ``model`` and ``optimizer`` unchanged, when the file is not one
-    of ours, is truncated or corrupt, holds another architecture or lacks the
-    optimizer state asked for. A missing file raises ``FileNotFoundError``.
+    of ours, is truncated or corrupt, holds another architecture, a key it
+    does not know or an optimizer state no optimizer could reach (a negative
+    Adam second moment), or lacks the optimizer state asked for. What is
+    not a regular file (a FIFO, a device) or holds more than
+    :data:`MAX_FILE_SIZE` bytes is refused before it is read. A missing
+    file raises ``FileNotFoundError``.
 
     >>> import os, tempfile
     >>> from tinygrad_gd import nn
@@ -122,12 +132,13 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
     """
     name = os.fspath(path_argument(path))
     _check_model_and_optimizer(model, optimizer)
-    with open(name, "rb") as file:
-        content = file.read()
+    content = _read_parameter_file(name)
     try:
         document = json.loads(content)
     except RecursionError:  # nesting deeper than the parser's recursion limit
         raise ParameterFileError(f"{name}: not a parameter file (nested too deeply)") from None
+    except MemoryError:
+        raise ParameterFileError(f"{name}: too large to read in the memory available") from None
     except ValueError as error:  # bad JSON, bad UTF-8, an integer of too many digits
         raise ParameterFileError(
             f"{name}: not valid JSON (truncated or corrupt?): {error}"
@@ -147,6 +158,37 @@ def load(path: str | os.PathLike[str], model: Module, optimizer: Optimizer | Non
         raise ParameterFileError(f"{name}: {error}") from None
 
 
+def _read_parameter_file(name: str) -> bytes:
+    """The bytes of the file ``name``, once it is known to be a regular file of a sane size.
+
+    Opened without blocking and judged by the open file itself, so a FIFO
+    with no writer or a device is refused at once, and a file that grows
+    after the check is still read no further than the limit.
+    """
+    descriptor = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(descriptor, "rb") as file:
+        kind = os.fstat(descriptor)
+        if not stat.S_ISREG(kind.st_mode):
+            raise ParameterFileError(f"{name}: not a regular file ({_kind(kind.st_mode)})")
+        if kind.st_size > MAX_FILE_SIZE:
+            raise ParameterFileError(
+                f"{name}: {kind.st_size:,} bytes, more than a parameter file's limit "
+                f"of {MAX_FILE_SIZE:,} (MAX_FILE_SIZE)"
+            )
+        content = file.read(MAX_FILE_SIZE + 1)
+    if len(content) > MAX_FILE_SIZE:
+        raise ParameterFileError(
+            f"{name}: more than a parameter file's limit of {MAX_FILE_SIZE:,} bytes"
+        )
+    return content
+
+
+def _kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}  # fmt: skip
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
+
+
 def _check_model_and_optimizer(model: Any, optimizer: Any) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}: {model!r}")
@@ -160,12 +202,22 @@ def _check_model_and_optimizer(model: Any, optimizer: Any) -> None:
 def _header_problem(document: Any, model: Module, optimizer: Optimizer | None) -> str | None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         return f"not a tinygrad_gd parameter file (no 'format': {FORMAT!r})"
-    if document.get("version") != VERSION:
-        return f"format version {document.get('version')!r}; this library reads version {VERSION}"
+    version = document.get("version")
+    # A version is a whole number; true equals 1 in Python but is no version.
+    if type(version) is not int or version != VERSION:
+        return f"format version {_brief(json.dumps(version))}; this library reads version {VERSION}"
     if document.get("model") != repr(model):
-        return f"holds parameters of {document.get('model')}, not of {model!r}"
+        return f"holds parameters of {_brief(str(document.get('model')))}, not of {model!r}"
     if "parameters" not in document:
         return "has no 'parameters'"
     if optimizer is not None and "optimizer" not in document:
         return "has no optimizer state; load it without an optimizer"
+    unknown = [key for key in document if key not in _KEYS]
+    if unknown:
+        return f"unknown keys {_brief(', '.join(map(repr, unknown)))}; a parameter file has {_KEYS}"
     return None
+
+
+def _brief(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters: a file's content may be any size."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
