@@ -128,7 +128,7 @@ def test_sgd_with_momentum_and_minibatches(capsys: pytest.CaptureFixture[str]) -
         (["--lr", "-1"], "argument --lr: must be a positive finite number, got -1.0"),
         (["--lr", "1e999"], "argument --lr: must be a positive finite number, got inf"),
         (["--samples", "1"], "argument --samples: must be at least 2, got 1"),
-        (["--noise", "nan"], "argument --noise: must be a non-negative finite number, got nan"),
+        (["--noise", "nan"], "argument --noise: must be a number in [0, 10), got nan"),
         (["--momentum", "1.5"], "argument --momentum: must be a number in [0, 1), got 1.5"),
         (["--l2", "-1"], "argument --l2: must be a non-negative finite number, got -1.0"),
         (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
@@ -164,6 +164,25 @@ def test_options_that_cannot_go_together_are_one_line_on_stderr_and_exit_2(
     assert status == 2 and shown.out == ""  # refused before training: nothing printed
     assert shown.err.startswith(f"tinygrad-gd train: error: {message.format(**places)}")
     assert shown.err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--samples", "100001"], "argument --samples: must be at most 100000, got 100001"),
+        (["--samples", "1000000000"], "argument --samples: must be at most 100000, got 1000000000"),
+        (["--noise", "1e308"], "argument --noise: must be a number in [0, 10), got 1e+308"),
+        # 2 inputs * 10**8 + 10**8 biases, then 10**8 weights and a bias into the output
+        (["--hidden", "100000000"], "--hidden: a network of 400,000,001 parameters; the limit is"),
+    ],
+)
+def test_sizes_beyond_the_limits_are_one_line_usage_errors(
+    arguments: list[str], message: str
+) -> None:
+    """In a child with a timeout: without the limits these run until memory runs out."""
+    done = run_cli("train", "--epochs", "1", *arguments, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].startswith(f"tinygrad-gd train: error: {message}")
 
 
 def test_a_huge_learning_rate_stops_training_without_numpy_warnings() -> None:
@@ -232,3 +251,12 @@ def test_eager_trains_as_the_compiled_default_does(capsys: pytest.CaptureFixture
     eager = capsys.readouterr().out.splitlines()
     assert [line.split()[:3] for line in compiled] == [line.split()[:3] for line in eager]
     assert compiled[-1] == eager[-1]  # the final loss and accuracy, to the digits printed
+
+
+def test_help_states_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # as one line, however argparse wraps
+    assert "the number of points, 2 to 100000" in text
+    assert "standard deviation, in [0, 10)" in text
+    assert "100,000 parameters at most" in text

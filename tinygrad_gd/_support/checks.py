@@ -90,19 +90,24 @@ def _shown(value: numbers.Real) -> str:
     return repr(value)
 
 
-def count(value: Any, name: str, *, minimum: int = 0) -> int:
-    """A whole number (int or numpy int, not bool) of at least ``minimum``.
+def count(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number (int or numpy int, not bool) from ``minimum`` up to ``maximum`` if given.
 
     >>> count(5, "steps")
     5
     >>> count(2.5, "steps")
     Traceback (most recent call last):
     TypeError: steps must be a whole number, got float: 2.5
+    >>> count(10**9, "samples", maximum=100_000)
+    Traceback (most recent call last):
+    ValueError: samples must be at most 100000, got 1000000000
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number, got {type(value).__name__}: {value!r}")
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be at least {minimum}, got {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {_shown(value)}")
     return int(value)
 
 

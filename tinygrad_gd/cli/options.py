@@ -34,13 +34,15 @@ def number_option(**bounds: Any) -> Callable[[str], float]:
     return _option(float, "a number", lambda x: number(x, "", **bounds))
 
 
-def count_option(minimum: int = 0) -> Callable[[str], int]:
-    """An argparse ``type`` reading a whole number of at least ``minimum``.
+def count_option(minimum: int = 0, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` reading a whole number of at least ``minimum`` (at most ``maximum``).
 
     >>> count_option(minimum=1)("12")
     12
     """
-    return _option(int, "a whole number", lambda x: count(x, "", minimum=minimum))
+    return _option(
+        int, "a whole number", lambda x: count(x, "", minimum=minimum, maximum=maximum)
+    )
 
 
 def _option(read: Callable[[str], T], kind: str, check: Callable[[T], T]) -> Callable[[str], T]:

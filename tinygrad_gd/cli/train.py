@@ -29,6 +29,10 @@ _LOSSES: dict[str, Callable[[float], Loss]] = {
 _DEFAULT_LEARNING_RATES = {"sgd": 0.5, "adam": 0.05}
 _MOONS_SAMPLES, _MOONS_NOISE = 100, 0.1
 """The defaults of ``--samples`` and ``--noise``, which only the moons data set reads."""
+# Limits, so that a typo is an error rather than a run that fills the memory: a
+# scalar engine trains these sizes in minutes, and noise beyond a few units hides
+# the two moons entirely (at 1e308 the points themselves overflow).
+_MAX_SAMPLES, _MAX_NOISE, _MAX_PARAMETERS = 100_000, 10.0, 100_000
 
 
 def _layer_sizes(text: str) -> list[int]:
@@ -56,16 +60,22 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--dataset", choices=["moons", "xor"], default="moons", help="(default moons)")
     add(
-        "--samples", type=count_option(minimum=2), metavar="N",
-        help=f"moons only: the number of points (default {_MOONS_SAMPLES})",
+        "--samples", type=count_option(minimum=2, maximum=_MAX_SAMPLES), metavar="N",
+        help=f"moons only: the number of points, 2 to {_MAX_SAMPLES} (default {_MOONS_SAMPLES})",
     )  # fmt: skip
     add(
-        "--noise", type=number_option(non_negative=True), metavar="SD",
-        help=f"moons only: the noise's standard deviation (default {_MOONS_NOISE})",
+        "--noise", type=number_option(non_negative=True, below=_MAX_NOISE), metavar="SD",
+        help=(
+            f"moons only: the noise's standard deviation, in [0, {_MAX_NOISE:g}) "
+            f"(default {_MOONS_NOISE})"
+        ),
     )  # fmt: skip
     add(
         "--hidden", type=_layer_sizes, default="16,16", metavar="SIZES",
-        help="hidden layer sizes, e.g. 16,16; empty for none (default 16,16)",
+        help=(
+            "hidden layer sizes, e.g. 16,16; empty for none; the network may have "
+            f"{_MAX_PARAMETERS:,} parameters at most (default 16,16)"
+        ),
     )  # fmt: skip
     add(
         "--activation",
@@ -147,6 +157,7 @@ def run_train_command(args: argparse.Namespace) -> int:
         X, y = data.moons(samples, noise=noise, seed=rng, labels=loss.labels)
     else:
         X, y = data.xor(labels=loss.labels)
+    _check_network_size(X.shape[1], args.hidden)
     activations = [args.activation] * len(args.hidden) + ["linear"]
     model = MLP(X.shape[1], [*args.hidden, 1], activation=activations, seed=rng)
     lr = _DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr
@@ -214,6 +225,16 @@ def _check_option_combinations(args: argparse.Namespace) -> None:
     if moons_only and args.dataset != "moons":
         verb = "applies" if len(moons_only) == 1 else "apply"
         raise UsageError(f"{' and '.join(moons_only)} {verb} to --dataset moons only")
+
+
+def _check_network_size(inputs: int, hidden: list[int]) -> None:
+    sizes = [inputs, *hidden, 1]
+    layers = zip(sizes, sizes[1:], strict=False)
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in layers)  # weights and biases
+    if parameters > _MAX_PARAMETERS:
+        raise UsageError(
+            f"--hidden: a network of {parameters:,} parameters; the limit is {_MAX_PARAMETERS:,}"
+        )
 
 
 def _prepare_plot_folder(folder: str, require_matplotlib: Callable[[], None]) -> None:
