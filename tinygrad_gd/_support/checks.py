@@ -82,9 +82,10 @@ def number(
     return x
 
 
-def _shown(value: numbers.Real) -> str:
+def _shown(value: object) -> str:
     """A number as a message shows it: an integer too long to print by its size."""
     if isinstance(value, numbers.Integral) and abs(int(value)).bit_length() > 100:
+        # Python refuses to print an int of over 4,300 digits; 401 would flood a message.
         digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
         return f"an integer of about {digits} digits"
     return repr(value)
@@ -104,11 +105,12 @@ def count(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a whole number, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {_shown(value)}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {_shown(value)}")
-    return int(value)
+    whole = int(value)
+    if whole < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {_shown(whole)}")
+    if maximum is not None and whole > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {_shown(whole)}")
+    return whole
 
 
 def seed(value: Any, name: str = "seed") -> int | None:
