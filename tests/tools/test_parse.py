@@ -6,12 +6,15 @@ import builtins
 import importlib
 import inspect
 import math
+import operator
 from types import SimpleNamespace as Namespace
 from typing import Any
 
 import numpy as np
 import pytest
 from helpers import sigmoid
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_gd import Value, detect_anomaly, grad, gradients, parse
 from tinygrad_gd.core import ops
@@ -109,10 +112,36 @@ def test_arithmetic_on_numbers_alone_is_done_once_when_parsing() -> None:
     assert parse("2 * 3 + 1")() == 7.0
 
 
-def test_numbers_follow_ieee_arithmetic() -> None:
-    assert parse("x + 1 / 0")(1.0) == math.inf
-    assert math.isnan(parse("log(-1) * x")(1.0))
+def test_variables_follow_ieee_arithmetic() -> None:
+    assert parse("x + 1 / y")(1.0, 0.0) == math.inf
+    assert math.isnan(parse("log(y) * x")(x=1.0, y=-1.0))
     assert parse("log(x)")(0.0) == -math.inf
+
+
+@given(
+    left=st.floats(allow_nan=False, allow_infinity=False),
+    right=st.floats(allow_nan=False, allow_infinity=False),
+    symbol=st.sampled_from(["+", "-", "*", "/"]),
+)
+def test_a_constant_is_finite_so_the_printed_formula_reads_back(
+    left: float, right: float, symbol: str
+) -> None:
+    """One rule for every constant, written or computed: finite, or a ValueError."""
+    text = f"x * ({left!r} {symbol} {right!r})"
+    try:  # Python's own float arithmetic is the reference
+        constant = {"+": operator.add, "-": operator.sub, "*": operator.mul}.get(
+            symbol, operator.truediv
+        )(left, right)
+    except ZeroDivisionError:
+        constant = math.nan
+    if not math.isfinite(constant):
+        with pytest.raises(ValueError, match="numbers alone give .*constants are finite"):
+            parse(text)
+        return
+    f = parse(text)
+    again = parse(str(f))
+    assert again.variables == ("x",) and str(again) == str(f)
+    assert again(1.0) == f(1.0) == constant
 
 
 def test_an_exponent_of_minus_zero_is_x_to_the_zero(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,6 +264,10 @@ FORBIDDEN = [
     ("x ** 1001", "exponent 1001 is beyond ±1000", "1001", 6),
     ("x ** -1e4", "exponent -10000 is beyond ±1000", "-1e4", 6),
     ("x + 1e400", "number too large for a float", "1e400", 5),
+    ("x + 10**400", "numbers alone give inf; a formula's constants are finite", "10**400", 5),
+    ("x * log(0)", "numbers alone give -inf", "log(0)", 5),
+    ("x * (1 / 0)", "numbers alone give inf", "1 / 0", 6),
+    ("log(-1) * x", "numbers alone give nan", "log(-1)", 1),
     ("9" * 400, "number too large for a float", "9" * 37 + "...", 1),
     ("  σ + x.y", "attribute access", "x.y", 7),  # columns count characters
 ]

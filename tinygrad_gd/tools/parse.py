@@ -12,7 +12,11 @@ whitelist; it is never passed to ``eval``. A formula may hold
 Anything else (attributes, subscripts, lambdas, comprehensions, strings,
 keyword or starred arguments, names starting with ``__``, constant exponents
 beyond ±1000, nesting deeper than 200, text longer than 2000 characters) is a
-``ValueError`` that names the offending part and its column.
+``ValueError`` that names the offending part and its column. So is a constant
+that is not a finite number, whether written (``1e400``) or computed from
+numbers alone (``10 ** 400``, ``1 / 0``, ``log(0)``): a formula prints only
+finite constants, so its text always reads back as the same formula. On
+variables, arithmetic follows IEEE (``log(x)`` at 0 is ``-inf``).
 
 The checked formula is kept as a short program of rule-table ops, applied in
 order like a tape; arithmetic on numbers alone is done once, when parsing.
@@ -103,6 +107,8 @@ _OPERATOR_HINTS: dict[type[ast.AST], str] = {
     ast.Not: "operator 'not'",
     ast.Invert: "operator ~",
 }
+
+_FINITE_CONSTANTS = "a formula's constants are finite numbers"
 
 # One step of a formula's program: a float is pushed, an int pushes that
 # argument, an op replaces the top ``arity`` entries by its result.
@@ -253,11 +259,13 @@ class _Checker:
                         node.right,
                         f"exponent {number_text(right)} is beyond ±{MAX_EXPONENT:g}",
                     )
-                return _apply(power(right), left)  # the row x**n, as Value.__pow__ uses
-            return _apply(_OPERATORS[type(node.op)], left, right)
+                # the row x**n, as Value.__pow__ uses
+                return self.folded(node, _apply(power(right), left))
+            return self.folded(node, _apply(_OPERATORS[type(node.op)], left, right))
         if isinstance(node, ast.Call):
             op = self.function(node)
-            return _apply(op, *(self.check(arg, depth + 1) for arg in node.args))
+            operands = (self.check(arg, depth + 1) for arg in node.args)
+            return self.folded(node, _apply(op, *operands))
         raise self.error(node, f"{self.kind(node)} is not allowed in a formula")
 
     def number(self, node: ast.Constant) -> float:
@@ -268,8 +276,19 @@ class _Checker:
         except OverflowError:  # an integer literal beyond the largest float
             value = math.inf
         if not math.isfinite(value):
-            raise self.error(node, "number too large for a float")
+            raise self.error(node, f"number too large for a float; {_FINITE_CONSTANTS}")
         return value
+
+    def folded(self, node: ast.expr, tree: _Tree) -> _Tree:
+        """``tree``, unless numbers alone made it a constant that is not finite.
+
+        The same rule as for a number written out (``1e400``): ``10 ** 400``,
+        ``1 / 0`` and ``log(0)`` would print as ``inf`` or ``nan``, which read
+        back as variables.
+        """
+        if isinstance(tree, float) and not math.isfinite(tree):
+            raise self.error(node, f"numbers alone give {number_text(tree)}; {_FINITE_CONSTANTS}")
+        return tree
 
     def variable(self, node: ast.Name) -> int:
         name = self.name(node)
