@@ -14,6 +14,7 @@ from tinygrad_gd import Value, explain, gradients
 from tinygrad_gd.cli import main
 from tinygrad_gd.core.symbolic import MAX_INLINE_FORMULA
 from tinygrad_gd.learning.nn import MLP
+from tinygrad_gd.tools import explain as explain_module
 from tinygrad_gd.tools.explain import PathLimitError
 from tinygrad_gd.tutorial.graphs import build_hidden_layer, build_neuron
 
@@ -142,6 +143,40 @@ def test_exponentially_many_paths_are_refused_with_the_count() -> None:
         y = y * y  # each level doubles the paths: 2**40 of them
     with pytest.raises(PathLimitError, match=r"1,099,511,627,776 paths, more than max_paths=100"):
         explain(y, x)
+
+
+def test_paths_beyond_any_printable_count_are_refused_in_a_short_message() -> None:
+    """2**15000 paths: counting them exactly would make an int of 4,516 digits."""
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(15_000):
+        y = y * y
+    with pytest.raises(PathLimitError) as raised:
+        explain(y, x)
+    assert "sums over 10^18 or more paths, more than max_paths=100" in str(raised.value)
+    assert len(str(raised.value)) < 200
+
+
+def test_the_limits_are_decided_before_the_nodes_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Naming every node is the costly part (most of 42 s on a 1M-node chain): done last."""
+
+    def naming(*args: object) -> None:
+        raise AssertionError("the nodes were named before the limit was checked")
+
+    monkeypatch.setattr(explain_module, "_Names", naming)
+    x = Value(0.1, label="x")
+    y = x
+    for _ in range(2000):
+        y = y.sin()
+    with pytest.raises(PathLimitError, match="2,000 local factors"):
+        explain(y, x)
+    z = x
+    for _ in range(10):
+        z = z * z
+    with pytest.raises(PathLimitError, match="1,024 paths"):
+        explain(z, x)
 
 
 def test_too_many_factors_are_refused() -> None:

@@ -233,26 +233,29 @@ def explain(
     for name, node in (("y", y), ("x", x)):
         if not isinstance(node, Value):
             raise TypeError(f"explain: {name} must be a Value, got {type(node).__name__}")
-    max_paths = count(max_paths, "explain: max_paths", minimum=1)
-    max_factors = count(max_factors, "explain: max_factors", minimum=1)
+    max_paths = count(max_paths, "explain: max_paths", minimum=1, maximum=_COUNT_CAP - 1)
+    max_factors = count(max_factors, "explain: max_factors", minimum=1, maximum=_COUNT_CAP - 1)
     if collapse is not None:
         collapse = flag(collapse, "explain: collapse")
     order = reverse_topological_order(y)
     paths_to_x, factors_to_x = _count_paths(order, x)
-    names = _Names(order, y, x)
-    y_name, x_name = names.text(y), names.text(x)
+    # The limits are decided before naming the nodes, the costly part: the ends'
+    # names are their labels, or y and x, as _Names gives them.
+    symbol = f"{_d(y.label or 'y')} / {_d(x.label or 'x')}"
     if paths_to_x.get(y, 0) > max_paths:
         raise PathLimitError(
-            f"explain: {_d(y_name)} / {_d(x_name)} sums over {paths_to_x[y]:,} paths, more than "
+            f"explain: {symbol} sums over {_how_many(paths_to_x[y])} paths, more than "
             f"max_paths={max_paths}; label fewer nodes' fan-out, explain an intermediate "
             "node, or get the number alone with gradients()"
         )
     if factors_to_x.get(y, 0) > max_factors:
         raise PathLimitError(
-            f"explain: the paths of {_d(y_name)} / {_d(x_name)} have {factors_to_x[y]:,} local "
+            f"explain: the paths of {symbol} have {_how_many(factors_to_x[y])} local "
             f"factors in all, more than max_factors={max_factors}; explain a shorter stretch "
             "of the graph, or get the number alone with gradients()"
         )
+    names = _Names(order, y, x)
+    y_name, x_name = names.text(y), names.text(x)
 
     if collapse is None:
         collapse = any(node.label for node in paths_to_x if node is not y and node is not x)
@@ -319,8 +322,16 @@ def _told_apart(
 # -- counting and walking the paths ----------------------------------------------------
 
 
+# Path counts double with each level of fan-out: counted exactly up to this cap and
+# held there, they stay machine-sized numbers (2**15000 paths would take 4,516 digits).
+_COUNT_CAP = 10**18
+
+
 def _count_paths(order: list[Value], x: Value) -> tuple[dict[Value, int], dict[Value, int]]:
-    """For each node, how many paths lead from it to x, and how many edges they hold."""
+    """For each node, how many paths lead from it to x, and how many edges they hold.
+
+    Both are held at :data:`_COUNT_CAP` once they reach it.
+    """
     paths: dict[Value, int] = {}
     edges: dict[Value, int] = {}
     for node in reversed(order):  # operands before their users
@@ -334,8 +345,12 @@ def _count_paths(order: list[Value], x: Value) -> tuple[dict[Value, int], dict[V
                 count += through
                 length += edges[parent] + through
         if count:
-            paths[node], edges[node] = count, length
+            paths[node], edges[node] = min(count, _COUNT_CAP), min(length, _COUNT_CAP)
     return paths, edges
+
+
+def _how_many(number: int) -> str:
+    return f"{number:,}" if number < _COUNT_CAP else "10^18 or more"
 
 
 def _paths(y: Value, x: Value, paths_to_x: dict[Value, int]) -> list[Route]:
