@@ -345,7 +345,9 @@ def _count_paths(order: list[Value], x: Value) -> tuple[dict[Value, int], dict[V
                 count += through
                 length += edges[parent] + through
         if count:
-            paths[node], edges[node] = min(count, _COUNT_CAP), min(length, _COUNT_CAP)
+            if length > _COUNT_CAP:  # length >= count: one test for the common case
+                count, length = min(count, _COUNT_CAP), _COUNT_CAP
+            paths[node], edges[node] = count, length
     return paths, edges
 
 
