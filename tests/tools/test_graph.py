@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tinygrad_gd import Value, to_dot
+from tinygrad_gd.core.drawing import MAX_LABEL_LENGTH
 from tinygrad_gd.tools.graph import GraphvizError, GraphvizNotFoundError, render, write_graph
 from tinygrad_gd.tutorial.graphs import build_neuron
 
@@ -61,6 +62,21 @@ def test_binary_ops_mark_which_operand_is_which() -> None:
 def test_labels_are_escaped() -> None:
     text = to_dot(Value(1.0, label='odd {name} | "quoted" <x>'))
     assert r'label="{odd \{name\} \| \"quoted\" \<x\> | data 1 | grad 0}"' in text
+
+
+def test_control_characters_are_shown_as_escapes_not_written_raw() -> None:
+    """A raw NUL would end the label inside Graphviz (a C string); a tab is shown, too."""
+    text = to_dot(Value(1.0, label="a\x00b\tc\x7f"))
+    assert "\x00" not in text and "\t" not in text and "\x7f" not in text
+    assert r'label="{a\\x00b\\tc\\x7f | data 1 | grad 0}"' in text  # DOT shows a\x00b\tc\x7f
+
+
+def test_a_label_beyond_the_limit_is_cut_with_an_ellipsis() -> None:
+    kept = to_dot(Value(1.0, label="k" * MAX_LABEL_LENGTH))
+    assert f'label="{{{"k" * MAX_LABEL_LENGTH} | data 1' in kept
+    cut = to_dot(Value(1.0, label="c" * 20_000))
+    assert f'label="{{{"c" * (MAX_LABEL_LENGTH - 1)}… | data 1' in cut
+    assert len(cut) < 1000
 
 
 def test_bad_arguments_are_named() -> None:

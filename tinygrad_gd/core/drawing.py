@@ -47,8 +47,8 @@ from tinygrad_gd._support.checks import number
 from tinygrad_gd.core.symbolic import Node, NodeNames
 
 __all__ = [
-    "DISPLAY_SIZE", "GRAPHVIZ_HINT", "RANKDIRS", "GraphvizError", "GraphvizNotFoundError",
-    "display_bundle", "dot_text", "find_dot", "svg_text",
+    "DISPLAY_SIZE", "GRAPHVIZ_HINT", "MAX_LABEL_LENGTH", "RANKDIRS", "GraphvizError",
+    "GraphvizNotFoundError", "display_bundle", "dot_text", "find_dot", "svg_text",
 ]  # fmt: skip
 
 RANKDIRS = ("auto", "LR", "TB", "RL", "BT")
@@ -57,6 +57,11 @@ RANKDIRS = ("auto", "LR", "TB", "RL", "BT")
 DEEP = 8
 """``auto`` lays out top to bottom a graph whose longest chain has more values than this:
 left to right, such a graph grows too wide to read when scaled to a page or a cell."""
+
+MAX_LABEL_LENGTH = 200
+"""The most characters a node shows of a name or formula; more is cut to end in "…", so a
+huge label cannot make a huge picture. Control characters (a NUL, a tab) are shown as
+escapes such as ``\\x00``, never written raw."""
 
 DISPLAY_SIZE = (9.0, 9.0)
 """The largest picture (inches) that a notebook shows of a Value's graph; Graphviz
@@ -214,7 +219,13 @@ def _number(x: Any) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    if len(text) > MAX_LABEL_LENGTH:
+        text = text[: MAX_LABEL_LENGTH - 1] + "…"
+    text = text.replace("\n", " ")
+    # Other control characters (a NUL ends a C string inside Graphviz) are shown as escapes.
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _escape_record(text: str) -> str:
