@@ -240,6 +240,16 @@ def test_a_gradient_too_large_for_a_float_moves_no_parameter() -> None:
     assert optimizer.state_dict()["buffers"]["velocity"] == [0.0] * 5
 
 
+@pytest.mark.parametrize("nan", [math.nan, np.float64("nan")])
+def test_a_nan_gradient_of_either_float_type_moves_the_parameter_to_nan(nan: float) -> None:
+    """IEEE: w - lr * nan is nan; fit's stop on a nan loss reports it, the step does not."""
+    w = Value(1.0)
+    w.grad = nan
+    optimizer = SGD([w], lr=0.1)
+    optimizer.step()
+    assert math.isnan(w.data) and optimizer.steps == 1
+
+
 class _FailsAtThirdParameter(SGD):
     """Plain SGD whose update fails at params[2], as an arithmetic fault would."""
 

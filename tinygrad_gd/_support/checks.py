@@ -32,6 +32,7 @@ __all__ = [
     "number",
     "parameter_names",
     "random_generator",
+    "real",
     "samples_array",
     "seed",
 ]
@@ -59,12 +60,7 @@ def number(
     Traceback (most recent call last):
     ValueError: beta must be a number in [0, 1), got 1.0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    try:
-        x = float(value)
-    except OverflowError:
-        raise ValueError(f"{name} is too large for a float: {_shown(value)}") from None
+    x = real(value, name)
     fits = (
         not math.isnan(x)
         and (math.isfinite(x) or not finite)
@@ -80,6 +76,23 @@ def number(
             wanted = f"a {sign}{'finite ' if finite else ''}number"
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return x
+
+
+def real(value: Any, name: str) -> float:
+    """A real number as a float, nan and inf included: bounds are :func:`number`'s work.
+
+    >>> real(3, "grad"), real(float("nan"), "grad")
+    (3.0, nan)
+    >>> real(10**400, "grad")
+    Traceback (most recent call last):
+    ValueError: grad is too large for a float: an integer of about 401 digits
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for a float: {_shown(value)}") from None
 
 
 def _shown(value: object) -> str:

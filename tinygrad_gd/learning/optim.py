@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_gd._support.checks import count, flag, number
+from tinygrad_gd._support.checks import count, flag, number, real
 from tinygrad_gd.core.value import Value
 
 __all__ = ["Adam", "ExponentialDecay", "Optimizer", "SGD", "Schedule", "StepDecay"]
@@ -437,14 +437,7 @@ def _check_params(params: Iterable[Value]) -> list[Value]:
 
 def _gradient(i: int, gradient: object) -> float:
     """Parameter ``i``'s gradient as a float (nan and inf pass: training reports them)."""
-    if type(gradient) is float:
-        return gradient
-    try:
-        return number(gradient, f"params[{i}].grad", finite=False)
-    except TypeError:
-        raise TypeError(
-            f"params[{i}].grad must be a number, got {type(gradient).__name__}"
-        ) from None
+    return gradient if type(gradient) is float else real(gradient, f"params[{i}].grad")
 
 
 def _check_buffer(name: str, values: Any, size: int, non_negative: bool) -> list[float]:
