@@ -14,24 +14,35 @@ run backward and to release it (with the garbage collection that release
 needs); the same work as a training-style loop, where the collector runs when
 it decides to, and that loop's time as a ratio to tinygrad_gd; bytes per node
 while the graph is alive (on the first 20,000 ops); objects per node that
-only the garbage collector can free (reference cycles).
+only the garbage collector can free (reference cycles). Under each table, the
+goals' ratios: build + backward against the minimal tape, and micrograd's
+loop against tinygrad_gd's, collector on.
+
+Then the fixed costs: nanoseconds per operation (``a * b``, ``a + 1.0``,
+``x ** 2``, ``x.sigmoid()``) and microseconds per step of the tutorial's Part 1
+(one weight: build the error, backpropagate, update), through ``backward()``,
+through ``value_and_grad`` and in micrograd. Each is timed in interleaved
+rounds on the thread's CPU time (time the shared machine gives to others is not
+counted), and the best round is reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import math
 import random
 import statistics
 import sys
 import time
+import timeit
 import tracemalloc
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tinygrad_gd import Value
+from tinygrad_gd import Value, value_and_grad
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ try:
 
     ENGINES["micrograd"] = (lambda w: build_nodes(MicrogradValue, w), lambda r: r.backward())
 except ImportError:  # pragma: no cover - an optional peer
+    MicrogradValue = None
     print("micrograd is not installed: pip install -r benchmarks/requirements.txt")
 
 
@@ -251,6 +263,103 @@ def main() -> None:
                 f"{release:>9.0f}{build + back + release:>8.0f}{loop:>8.0f}{ratio:>13.2f}x"
                 f"{size:>7.0f}{cyclic:>8.2f}"
             )
+        ours, tape = rows["tinygrad_gd", True], rows["minimal tape", True]
+        print(
+            f"goals, gc on: build + backward {(ours[0] + ours[1]) / (tape[0] + tape[1]):.2f}x "
+            f"the tape (loop {ours[3] / tape[3]:.2f}x)"
+            + (f"; micrograd's loop {rows['micrograd', True][3] / ours[3]:.2f}x ours"
+               if ("micrograd", True) in rows else "")
+        )  # fmt: skip
+    fixed_costs(max(3, args.repeat))
+
+
+# -- fixed costs: one operation, one small training step --------------------------
+
+
+def best_of_rounds(
+    statements: dict[str, Callable[[], Any]], rounds: int, number: int
+) -> dict[str, float]:
+    """ns per call of each statement: rounds interleaved, the best round kept."""
+    best = dict.fromkeys(statements, math.inf)
+    for _ in range(rounds):
+        for name, statement in statements.items():
+            timer = timeit.Timer(statement, timer=time.thread_time)
+            best[name] = min(best[name], timer.timeit(number) / number * 1e9)
+    return best
+
+
+def micrograd_sigmoid(v: Any) -> Any:
+    """micrograd has no exp: a sigmoid node written the way its own ops are."""
+    s = 1.0 / (1.0 + math.exp(-v.data))
+    out = MicrogradValue(s, (v,), "sigmoid")
+
+    def backward() -> None:
+        v.grad += s * (1.0 - s) * out.grad
+
+    out._backward = backward
+    return out
+
+
+X, TARGET, LEARNING_RATE = 0.1, 0.3, 0.5  # the tutorial's Part 1
+
+
+def part1_error(w: Any) -> Any:
+    return ((w * X).sigmoid() - TARGET) ** 2
+
+
+def part1_steps() -> dict[str, Callable[[], Any]]:
+    """One gradient-descent step of Part 1 per engine, each from w = 0.5."""
+    step_value_and_grad = value_and_grad(part1_error)
+
+    def by_backward() -> float:
+        w = Value(0.5)
+        part1_error(w).backward()
+        return 0.5 - LEARNING_RATE * w.grad
+
+    def by_value_and_grad() -> float:
+        return 0.5 - LEARNING_RATE * step_value_and_grad(0.5)[1]
+
+    steps: dict[str, Callable[[], Any]] = {
+        "tinygrad_gd backward()": by_backward,
+        "tinygrad_gd value_and_grad": by_value_and_grad,
+    }
+    if MicrogradValue is not None:
+
+        def micrograd_step() -> float:
+            w = MicrogradValue(0.5)
+            ((micrograd_sigmoid(w * X) - TARGET) ** 2).backward()
+            return 0.5 - LEARNING_RATE * w.grad
+
+        steps["micrograd"] = micrograd_step
+    results = {name: step() for name, step in steps.items()}
+    assert max(results.values()) - min(results.values()) < 1e-12, results
+    return steps
+
+
+def fixed_costs(rounds: int) -> None:
+    a, b = Value(2.0), Value(3.0)
+    ops: dict[str, Callable[[], Any]] = {
+        "a * b": lambda: a * b,
+        "a + 1.0": lambda: a + 1.0,
+        "x ** 2": lambda: a**2,
+        "x.sigmoid()": a.sigmoid,
+    }
+    if MicrogradValue is not None:
+        ma, mb = MicrogradValue(2.0), MicrogradValue(3.0)
+        ops["micrograd a * b"] = lambda: ma * mb
+        ops["micrograd a + 1.0"] = lambda: ma + 1.0
+    ops["(the call alone)"] = lambda: None
+    gc.collect()
+    per_op = best_of_rounds(ops, rounds * 3, 20_000)
+    call = per_op.pop("(the call alone)")
+    print("\nns per operation (GC off, the result freed at once; a call's cost subtracted)")
+    for name, ns in per_op.items():
+        print(f"{name:<28}{ns - call:>8.0f}")
+    print(f"a + 1.0 / a * b: {(per_op['a + 1.0'] - call) / (per_op['a * b'] - call):.2f}")
+    steps = best_of_rounds(part1_steps(), rounds * 3, 5_000)
+    print("\nus per step of Part 1 (build, backward, update; GC off)")
+    for name, ns in steps.items():
+        print(f"{name:<28}{ns / 1000:>8.2f}")
 
 
 if __name__ == "__main__":

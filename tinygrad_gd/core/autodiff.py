@@ -26,8 +26,9 @@ from numpy.typing import NDArray
 
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.escape import differentiated
+from tinygrad_gd.core.modes import graph_mode, live_modes
 from tinygrad_gd.core.trees import Rebuild, flatten, to_numbers
-from tinygrad_gd.core.value import Value, adjoints, graph_mode
+from tinygrad_gd.core.value import Value, adjoints, float_gradients
 
 __all__ = [
     "detect_anomaly", "differentiable_arguments", "differentiating", "gradients", "grad",
@@ -77,6 +78,8 @@ def gradients(
             "be recorded. Call it outside the no_grad() block."
         )
     if not create_graph:
+        if not live_modes:  # no anomaly mode anywhere: the float pass alone
+            return tuple(float_gradients(y, targets))
         with adjoints(y):
             found = [x._adjoint for x in targets]
         return tuple(found)

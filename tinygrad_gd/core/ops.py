@@ -37,6 +37,7 @@ import math
 import numbers
 import operator
 import string
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,8 @@ import numpy as np
 
 __all__ = [
     "ABS", "ADD", "COS", "DIV", "EXP", "LOG", "MUL", "NEG", "OPS", "POW", "RELU",
-    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "custom_op",
-    "custom_op_names", "is_custom", "is_row", "number_text", "power",
+    "SIGMOID", "SIGN", "SIN", "SQRT", "STEP", "SUB", "TANH", "XLOGY", "Op", "cached_power_row",
+    "custom_op", "custom_op_names", "is_custom", "is_number", "is_row", "number_text", "power",
 ]  # fmt: skip
 
 _exp = math.exp  # a global name: the sigmoid runs in every tutorial step
@@ -115,7 +116,7 @@ class Op:
             if isinstance(operand, np.ndarray):
                 with np.errstate(all="ignore"):
                     return self.ufunc(*operands)
-            if not isinstance(operand, numbers.Real):
+            if not is_number(operand):
                 apply = getattr(type(operand), "apply", None)
                 if apply is None:
                     raise TypeError(
@@ -133,6 +134,16 @@ class Op:
         ('x + y', 'sigmoid(sop)')
         """
         return self.notation.format(*operands)
+
+
+def is_number(x: object) -> bool:
+    """Whether the engine computes with ``x`` as a number: an int, a float, a numpy real
+    scalar, or a bool (Python's or numpy's), which counts as 0 or 1, as in arithmetic.
+
+    >>> is_number(2), is_number(np.float32(0.5)), is_number(np.True_), is_number("2")
+    (True, True, True, False)
+    """
+    return isinstance(x, (numbers.Real, np.bool_))
 
 
 def _stable_sigmoid(a: float) -> float:
@@ -274,8 +285,13 @@ def power(n: float) -> Op:
         n = math.nan  # one nan object: a dict finds a nan key only by identity
     row = _POWER_ROWS.get(n)
     if row is None:
-        row = _POWER_ROWS[n] = _power_row(n)
-        _ROWS.add(row)
+        row = _LIVE_POWER_ROWS.get(n)  # left the cache, but a graph still uses it
+        if row is None:
+            row = _LIVE_POWER_ROWS[n] = _power_row(n)
+            _POWER_ROW_SET.add(row)
+        if len(_POWER_ROWS) >= POWER_ROWS_KEPT:
+            _POWER_ROWS.pop(next(iter(_POWER_ROWS)), None)  # the oldest: dicts keep order
+        _POWER_ROWS[n] = row
     return row
 
 
@@ -286,7 +302,7 @@ def is_row(op: Op) -> bool:
     >>> is_row(SIGMOID), is_row(power(3)), is_row(Op("mine", 1, abs, abs, abs, "mine({0})"))
     (True, True, False)
     """
-    return op in _ROWS
+    return op in _ROWS or op in _POWER_ROW_SET
 
 
 def _power_row(n: float) -> Op:
@@ -320,8 +336,17 @@ OPS: tuple[Op, ...] = (
 """Every fixed row of the table; :func:`power` makes the rows x**n on demand."""
 
 # One power row per exponent, made on demand; keyed by float, so power(2) is power(2.0).
+# A program may use a new exponent in every step (x ** (2 + i * 1e-7)), so memory stays
+# bounded: the cache keeps the rows made most recently, and a row that left it lives on
+# only while some graph (or other holder) still uses it, found again by exponent.
+POWER_ROWS_KEPT = 256
+"""How many power rows stay cached when nothing uses them."""
 _POWER_ROWS: dict[float, Op] = {}
-_ROWS: set[Op] = set(OPS)  # ops hash by identity (eq=False): a look-alike is not a row
+cached_power_row = _POWER_ROWS.get
+"""The cached row x**n for ``n``, or None: the direct look-up ``Value.__pow__`` makes."""
+_LIVE_POWER_ROWS: weakref.WeakValueDictionary[float, Op] = weakref.WeakValueDictionary()
+_POWER_ROW_SET: weakref.WeakSet[Op] = weakref.WeakSet()
+_ROWS: frozenset[Op] = frozenset(OPS)  # ops hash by identity (eq=False): no look-alike
 
 
 # -- ops added by users -------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``Value``: a scalar that records the computation graph, and reverse mode over it.
 
-Every arithmetic operator and method looks its op up in the rule table
-(:mod:`tinygrad_gd.ops`), computes the forward on floats and records a node
-holding the op and its operands. ``backward()`` walks the recorded graph in
+Every arithmetic operator and method computes its row's forward (the rule
+table, :mod:`tinygrad_gd.core.ops`) on floats and records a node holding the
+row and its operands; they are written at import from the table
+(:mod:`tinygrad_gd.core.hotpaths`). ``backward()`` walks the recorded graph in
 reverse topological order, without recursion, and multiplies local partials
 exactly as the chain rule does: dE/dw = dE/dpred · dpred/dsop · dsop/dw.
 
@@ -15,39 +16,19 @@ exactly as the chain rule does: dE/dw = dE/dpred · dpred/dsop · dsop/dw.
 
 from __future__ import annotations
 
-import functools
 import linecache
 import math
-import numbers
 import operator
 import os
 import sys
 import threading
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tinygrad_gd.core import hotpaths
 from tinygrad_gd.core.escape import check_float
-from tinygrad_gd.core.ops import (
-    ABS,
-    ADD,
-    COS,
-    DIV,
-    EXP,
-    LOG,
-    MUL,
-    NEG,
-    POW,
-    RELU,
-    SIGMOID,
-    SIN,
-    SQRT,
-    SUB,
-    TANH,
-    Op,
-    power,
-)
+from tinygrad_gd.core.modes import GraphMode, current_mode, graph_mode, live_modes
+from tinygrad_gd.core.ops import Op, cached_power_row, is_number, power
 
 __all__ = [
     "AnomalyError",
@@ -59,87 +40,13 @@ __all__ = [
     "reverse_topological_order",
 ]
 
-
-@dataclass(frozen=True)
-class GraphMode:
-    """What operations on Values do in the current thread or task.
-
-    ``record``: build the graph (``no_grad`` turns it off). ``tracing``: a
-    function is being traced, so its control flow must not read a value.
-    ``detect_anomaly``: the first non-finite result, forward or backward,
-    raises :class:`AnomalyError` naming the op and the line that made it.
-    """
-
-    record: bool = True
-    tracing: bool = False
-    detect_anomaly: bool = False
-
-
-_EAGER = GraphMode()
-_SWITCHES = {field.name for field in fields(GraphMode)}
-# A context variable, so each thread and each asyncio task has its own mode.
-_mode: ContextVar[GraphMode] = ContextVar("tinygrad_gd_graph_mode", default=_EAGER)
-
-
-class graph_mode:  # noqa: N801  (used like a function: ``with graph_mode(record=False):``)
-    """Change the graph mode inside a ``with`` block, in this context only.
-
-    >>> with graph_mode(record=False):
-    ...     (Value(2.0) * 3).parents
-    ()
-    """
-
-    __slots__ = ("changes", "token")
-
-    def __init__(self, **changes: bool) -> None:
-        unknown = sorted(set(changes) - _SWITCHES)
-        if unknown:
-            raise TypeError(
-                f"graph_mode has no switch {', '.join(map(repr, unknown))}; "
-                f"its switches are {', '.join(sorted(_SWITCHES))}"
-            )
-        self.changes = changes
-
-    def __enter__(self) -> GraphMode:
-        current = _mode.get()
-        wanted = _changed(current, tuple(self.changes.items()))
-        self.token = _mode.set(wanted) if wanted is not current else None
-        return wanted
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.token is not None:
-            _mode.reset(self.token)
-
-
-@functools.cache
-def _changed(mode: GraphMode, changes: tuple[tuple[str, bool], ...]) -> GraphMode:
-    """``mode`` with ``changes``: the very same object when nothing changes."""
-    if all(getattr(mode, name) == value for name, value in changes):
-        return mode
-    return replace(mode, **dict(changes))
-
-
-def _operator(op: Op, name: str, reflected: bool = False) -> Callable[[Value, Any], Value]:
-    """The method ``name`` computing ``self ∘ other`` (``other ∘ self`` if reflected)."""
-
-    def method(self: Value, other: Any) -> Value:
-        if not isinstance(other, Value):
-            other = _constant(other)
-            if other is None:
-                return NotImplemented  # type: ignore[no-any-return]
-        return _record(op, other, self) if reflected else _record(op, self, other)
-
-    method.__name__ = method.__qualname__ = name
-    return method
-
-
 def _comparison(symbol: str, compare: Callable[[float, float], bool]) -> Callable[..., bool]:
     """The method for ``self <symbol> other``: it compares the data."""
 
     def method(self: Value, other: Any) -> bool:
         if isinstance(other, Value):
             other = other._concrete(symbol)
-        elif not isinstance(other, numbers.Real):
+        elif not is_number(other):
             return NotImplemented  # type: ignore[no-any-return]
         return compare(self._concrete(symbol), other)
 
@@ -149,6 +56,9 @@ def _comparison(symbol: str, compare: Callable[[float, float], bool]) -> Callabl
 class Value:
     """A scalar node: its ``data``, its accumulated ``grad`` and how it was made.
 
+    Every operator and method that records an op is written at import from the
+    rule table (see :mod:`tinygrad_gd.hotpaths`).
+
     >>> x = Value(3.0, label="x")
     >>> y = x * x + 2 * x
     >>> y.backward()
@@ -156,28 +66,50 @@ class Value:
     (15.0, 8.0)
     """
 
-    # Parents sit in two slots rather than a tuple: one object per node keeps
-    # the garbage collector's work, and the memory, per node low.
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_users", "_adjoint")
+    # Parents sit in two slots rather than a tuple: one object per node keeps the
+    # garbage collector's work, and the memory, per node low. Every Value, leaf or
+    # node, is of this one class, so attribute look-ups stay monomorphic. A node made
+    # by an op leaves ``_label`` and ``_site`` unset: one store less each.
+    __slots__ = ("data", "grad", "_label", "_op", "_a", "_b", "_users", "_adjoint", "_site")
 
     data: float
     grad: float  # d root / d self, summed over backward() calls
-    label: str
+    _label: str
     _op: Op | None
     _a: Value | None
     _b: Value | None
     _users: int  # only during a graph walk: how many users are still pending
     _adjoint: Any  # d root / d self during a backward pass; 0.0 outside one
+    _site: tuple[str, int]  # under detect_anomaly: the user's line that made the node
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
         self.data = _real(data)
         self.grad = 0.0
-        self.label = label
+        if label:
+            self._label = label
         self._op = self._a = self._b = None
         self._users = 0
         self._adjoint = 0.0
+        if type(self) is Value:
+            self.__class__ = _Node  # one class for every Value: see _Node
+
+    @property
+    def label(self) -> str:
+        """A name for the node ("" until given), used by explain, graphs and compile.
+
+        >>> Value(1.0, label="w").label, (Value(1.0) * 2).label
+        ('w', '')
+        """
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self._label = label
 
     @classmethod
     def apply(cls, op: Op, *operands: Value | float) -> Value:
@@ -210,102 +142,36 @@ class Value:
             return (self._a,)
         return (self._a, self._b)
 
-    # -- arithmetic -------------------------------------------------------------
-
+    # -- arithmetic and functions: generated, see _install_generated_methods ---------
     # a + b with a number on either side; anything else is NotImplemented, so that
     # Python names both types in its TypeError and numpy can broadcast over arrays.
-    __add__ = _operator(ADD, "__add__")
-    __radd__ = _operator(ADD, "__radd__", reflected=True)
-    __sub__ = _operator(SUB, "__sub__")
-    __rsub__ = _operator(SUB, "__rsub__", reflected=True)
-    __mul__ = _operator(MUL, "__mul__")
-    __rmul__ = _operator(MUL, "__rmul__", reflected=True)
-    __truediv__ = _operator(DIV, "__truediv__")
-    __rtruediv__ = _operator(DIV, "__rtruediv__", reflected=True)
-    __rpow__ = _operator(POW, "__rpow__", reflected=True)  # __pow__ is below
 
-    def __pow__(self, exponent: Value | float) -> Value:
-        """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow.
+    if TYPE_CHECKING:
 
-        >>> (Value(3.0) ** 2).data, (Value(-8.0) ** Value(1 / 3)).data
-        (9.0, nan)
-        """
-        if isinstance(exponent, Value):
-            return _record(POW, self, exponent)
-        constant = _constant(exponent)
-        if constant is None:
-            return NotImplemented
-        return _record(power(constant.data), self)
-
-    def __neg__(self) -> Value:
-        """-self. ``(-Value(2.0)).data`` is -2.0."""
-        return _record(NEG, self)
+        def __add__(self, other: Value | float) -> Value: ...
+        def __radd__(self, other: float) -> Value: ...
+        def __sub__(self, other: Value | float) -> Value: ...
+        def __rsub__(self, other: float) -> Value: ...
+        def __mul__(self, other: Value | float) -> Value: ...
+        def __rmul__(self, other: float) -> Value: ...
+        def __truediv__(self, other: Value | float) -> Value: ...
+        def __rtruediv__(self, other: float) -> Value: ...
+        def __pow__(self, exponent: Value | float) -> Value: ...
+        def __rpow__(self, base: float) -> Value: ...
+        def __neg__(self) -> Value: ...
+        def __abs__(self) -> Value: ...
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
 
     def __pos__(self) -> Value:
         """+self is self: no node is recorded. ``+v is v``."""
         return self
-
-    def __abs__(self) -> Value:
-        """|self|; its derivative at 0 is taken as 0. ``abs(Value(-2.0)).data`` is 2.0."""
-        return _record(ABS, self)
-
-    # -- functions ----------------------------------------------------------------
-
-    def exp(self) -> Value:
-        """e ** self; ``exp(1000)`` is ``inf``, as IEEE arithmetic says.
-
-        >>> Value(0.0).exp().data, Value(1000.0).exp().data
-        (1.0, inf)
-        """
-        return _record(EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm: ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``.
-
-        >>> Value(1.0).log().data, Value(0.0).log().data, Value(-1.0).log().data
-        (0.0, -inf, nan)
-        """
-        return _record(LOG, self)
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + e ** -self), computed without overflow at any input.
-
-        >>> Value(0.0).sigmoid().data, Value(-1000.0).sigmoid().data
-        (0.5, 0.0)
-        """
-        return _record(SIGMOID, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent.
-
-        >>> Value(0.0).tanh().data, Value(1000.0).tanh().data
-        (0.0, 1.0)
-        """
-        return _record(TANH, self)
-
-    def relu(self) -> Value:
-        """max(self, 0); its derivative at 0 is taken as 0.
-
-        >>> Value(-2.0).relu().data, Value(3.0).relu().data
-        (0.0, 3.0)
-        """
-        return _record(RELU, self)
-
-    def sqrt(self) -> Value:
-        """Square root: ``sqrt(-1)`` is ``nan``; the derivative at 0 is ``inf``.
-
-        >>> Value(9.0).sqrt().data, Value(-1.0).sqrt().data
-        (3.0, nan)
-        """
-        return _record(SQRT, self)
-
-    def sin(self) -> Value:
-        """Sine (radians). ``Value(0.0).sin().data`` is 0.0."""
-        return _record(SIN, self)
-
-    def cos(self) -> Value:
-        """Cosine (radians). ``Value(0.0).cos().data`` is 1.0."""
-        return _record(COS, self)
 
     # -- reading the value --------------------------------------------------------
     # Comparisons and conversions read the data. While a function is traced,
@@ -340,7 +206,7 @@ class Value:
     __ge__ = _comparison(">=", operator.ge)
 
     def _concrete(self, use: str) -> float:
-        if _mode.get().tracing:
+        if live_modes and current_mode().tracing:
             raise TracingError(
                 f"{use} needs a concrete number, but this Value is being traced: the "
                 "traced program would hold only one branch. Write the choice with "
@@ -369,7 +235,8 @@ class Value:
         """Add d(self)/d(node) into ``.grad`` of every node self depends on.
 
         Gradients accumulate across calls, as in PyTorch; reset them with
-        ``zero_grad`` (nn) or by assigning ``.grad = 0.0``.
+        ``zero_grad`` (nn) or by assigning ``.grad = 0.0``. A backward that
+        fails or is interrupted adds nothing: every ``.grad`` is as before.
 
         >>> x = Value(2.0)
         >>> y = x * x
@@ -377,8 +244,20 @@ class Value:
         >>> x.grad
         8.0
         """
-        with adjoints(self, into_grad=True):
-            pass  # leaving the block adds each adjoint into its node's .grad
+        if live_modes and current_mode().detect_anomaly:
+            with adjoints(self, into_grad=True):
+                pass  # leaving the block adds each adjoint into its node's .grad
+            return
+        with _walking:
+            order = _kahn_order(self)
+            try:
+                self._adjoint = 1.0
+                _propagate_floats(order)
+                totals = _grad_totals(order)
+            except BaseException:
+                _rest(order)
+                raise
+            _store_grads(order, totals)
 
 
 class TracingError(TypeError):
@@ -389,56 +268,79 @@ class AnomalyError(FloatingPointError):
     """Under ``detect_anomaly``, an op's result or gradient was not finite."""
 
 
-class _SitedValue(Value):
-    """A node made under ``detect_anomaly``: it remembers the line that made it."""
+class _Node(Value):
+    """The class of every Value the library makes, and of ``Value(...)`` once made.
 
-    __slots__ = ("_site",)
-    _site: tuple[str, int]
+    One class, so that the attribute look-ups of the hot paths stay monomorphic
+    (a second class makes backward some 40 % slower). Its ``__init__`` is C's,
+    so an op allocates a node in one call (``_Node()``) and sets its slots one by
+    one. It is named Value, so that reprs and Python's errors name the type users know.
+    """
+
+    __slots__ = ()
+    __init__ = object.__init__
 
 
-_new_value = object.__new__
-_current_mode = _mode.get  # bound once, not looked up on every op
+_Node.__name__ = _Node.__qualname__ = "Value"
+
+
+def float_leaf(data: float) -> Value:
+    """A leaf holding ``data`` (already a float), made without ``__init__``'s checks.
+
+    >>> float_leaf(2.5)
+    Value(data=2.5, grad=0.0)
+    """
+    leaf: Value = _Node()
+    leaf.data = data
+    leaf.grad = 0.0
+    leaf._op = leaf._a = leaf._b = None
+    leaf._users = 0
+    leaf._adjoint = 0.0
+    return leaf
 
 
 def _record(op: Op, a: Value, b: Value | None = None) -> Value:
-    """Compute op's forward and, unless recording is off, the node that made it."""
+    """Compute op's forward and the node that made it (the generic path)."""
     try:
         data = op.forward(a.data) if b is None else op.forward(a.data, b.data)
     except (ArithmeticError, ValueError):
         data = op.evaluate(a.data) if b is None else op.evaluate(a.data, b.data)
-    mode = _current_mode()
-    node = _new_value(Value if mode is _EAGER or not mode.detect_anomaly else _SitedValue)
+    return _make(op, a, b, data)
+
+
+def _make(op: Op, a: Value, b: Value | None, data: float) -> Value:
+    """The node for a computed forward, in whatever graph mode this context is in."""
+    node: Value = _Node()
     node.data = data
     node.grad = 0.0
-    node.label = ""
     node._op = op
     node._a = a
     node._b = b
     node._users = 0
     node._adjoint = 0.0
-    if mode is not _EAGER:  # what the default mode pays for: this test and the one above
-        _apply_mode(mode, node)
+    if live_modes:  # some non-default mode exists somewhere: read this context's
+        mode = current_mode()
+        if mode.detect_anomaly:
+            node._site = _user_site()
+            if not math.isfinite(data):
+                raise AnomalyError(f"{_describe(node)} gave {data}{_where(node)}")
+        if not mode.record:
+            node._op = node._a = node._b = None
     return node
 
 
-def _apply_mode(mode: GraphMode, node: Value) -> None:
-    """Site the node under anomaly mode (and check it); unlink it under no_grad."""
-    if isinstance(node, _SitedValue):
-        node._site = _user_site()
-        if not math.isfinite(node.data):
-            raise AnomalyError(f"{_describe(node)} gave {node.data}{_where(node)}")
-    if not mode.record:
-        node._op = node._a = node._b = None
-
-
-# The whole package (this file is in its core/), ending in a separator.
-_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+# Frames in these files are the library's, not the user's line that made a node.
+_LIBRARY_FILES = (
+    # the whole package (this file is in its core/), ending in a separator
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ""),
+    "<tinygrad_gd generated",
+)
 
 
 def _user_site() -> tuple[str, int]:
-    """The first frame outside this package: the user's line that made a node."""
-    frame = sys._getframe(2)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    """The first frame outside the library: the user's line that made a node."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARY_FILES):
         frame = frame.f_back
     return frame.f_code.co_filename, frame.f_lineno
 
@@ -451,37 +353,45 @@ def _describe(node: Value) -> str:
 
 
 def _where(node: Value) -> str:
-    if not isinstance(node, _SitedValue):
+    site: tuple[str, int] | None = getattr(node, "_site", None)
+    if site is None:
         return ""
-    filename, line = node._site
+    filename, line = site
     code = linecache.getline(filename, line).strip()
     return f"\n  made at {filename}:{line}" + (f": {code}" if code else "")
 
 
 def _real(x: object) -> float:
-    """A real number as a float, or an error that names what it was."""
-    if type(x) is not float and not isinstance(x, numbers.Real):
+    """A number as a float, or an error that names what it was."""
+    if type(x) is not float and not is_number(x):
         raise TypeError(
             "Value needs a real number (int, float or numpy real scalar), "
             f"got {type(x).__name__}: {x!r}"
         )
     try:
-        return float(x)
+        return float(x)  # type: ignore[arg-type]
     except OverflowError:
         raise OverflowError(
             f"the number {str(x)[:20]}... ({len(str(x))} digits) is too large for a float"
         ) from None
 
 
-def _constant(x: object) -> Value | None:
-    """A leaf for a number met in arithmetic; None for anything that is not one."""
-    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
-        return Value(x)  # type: ignore[arg-type]
+def _operand(x: object) -> Value | None:
+    """An operand met in arithmetic as a Value: itself, a leaf for a number, or None."""
+    if isinstance(x, Value):
+        return x
+    if is_number(x):
+        return float_leaf(_real(x))
     return None
 
 
+def _power_of(exponent: object) -> Op | None:
+    """The row x**n for a number met as an exponent; None for anything else."""
+    return power(_real(exponent)) if is_number(exponent) else None
+
+
 def _as_value(x: object) -> Value:
-    node = x if isinstance(x, Value) else _constant(x)
+    node = _operand(x)
     if node is None:
         raise TypeError(f"an op needs Values or real numbers, got {type(x).__name__}: {x!r}")
     return node
@@ -577,7 +487,7 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
         try:
             self.order = _kahn_order(self.root)
             self.root._adjoint = 1.0
-            anomaly = _mode.get().detect_anomaly
+            anomaly = bool(live_modes) and current_mode().detect_anomaly
             if not self.create_graph:
                 _propagate_floats(self.order)
             elif anomaly:
@@ -590,40 +500,90 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
             if anomaly:
                 _check_gradients(self.order)
         except BaseException:
-            self._release(into_grad=False)
+            _rest(self.order)
+            _walking.release()
             raise
         return self.order
 
     def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
-        self._release(into_grad=self.into_grad and error_type is None)
-
-    def _release(self, into_grad: bool) -> None:
-        if into_grad:
-            for node in self.order:  # one loop: add to .grad and rest the adjoint
-                node.grad += node._adjoint
-                node._adjoint = 0.0
-        else:
-            for node in self.order:
-                node._adjoint = 0.0
-        _walking.release()
-
-
-def _propagate_floats(order: list[Value]) -> None:
-    for node in order:
-        op = node._op
-        if op is None:
-            continue
-        a, b, adjoint = node._a, node._b, node._adjoint
         try:
-            if b is None:
-                partials = op.partials(a.data, node.data)  # type: ignore[union-attr]
-            else:
-                partials = op.partials(a.data, b.data, node.data)  # type: ignore[union-attr]
-        except ArithmeticError:  # a division by zero at a domain edge
-            partials = op.partials_at(*_numbers(node))
-        a._adjoint += partials[0] * adjoint  # type: ignore[union-attr]
-        if b is not None:
-            b._adjoint += partials[1] * adjoint
+            if self.into_grad and error_type is None:
+                _store_grads(self.order, _grad_totals(self.order))
+        finally:
+            _rest(self.order)
+            _walking.release()
+
+
+def _grad_totals(order: list[Value]) -> list[Any]:
+    """Each node's ``.grad`` plus its adjoint, computed before any ``.grad`` changes.
+
+    A ``.grad`` that cannot take the sum (None, a string) is named in the error.
+    """
+    try:
+        return [node.grad + node._adjoint for node in order]
+    except Exception:
+        for node in order:
+            try:
+                node.grad + node._adjoint
+            except Exception as error:
+                raise TypeError(
+                    f"backward: the .grad of {_describe(node)} is {node.grad!r} "
+                    f"({type(node.grad).__name__}), which cannot take its gradient; "
+                    "set it to a number (.grad = 0.0). No .grad was changed."
+                ) from error
+        raise
+
+
+def _store_grads(order: list[Value], totals: list[Any]) -> None:
+    """Write the totals into ``.grad`` and rest the adjoints: all of them, or (if an
+    interrupt arrives in between) all of them anyway, so a pass counts whole."""
+    try:
+        for node, total in zip(order, totals, strict=True):
+            node.grad = total
+            node._adjoint = 0.0
+    except BaseException:
+        for node, total in zip(order, totals, strict=True):
+            node.grad = total
+            node._adjoint = 0.0
+        raise
+
+
+def _rest(order: list[Value]) -> None:
+    """Every adjoint back to 0.0, as between passes."""
+    for node in order:
+        node._adjoint = 0.0
+
+
+def float_gradients(root: Value, targets: list[Value]) -> list[float]:
+    """d root / d target for each target, on floats, outside anomaly mode.
+
+    >>> x = Value(3.0)
+    >>> float_gradients(x * x, [x])
+    [6.0]
+    """
+    with _walking:
+        order = _kahn_order(root)
+        try:
+            root._adjoint = 1.0
+            _propagate_floats(order)
+            return [x._adjoint for x in targets]
+        finally:
+            _rest(order)
+
+
+def _partials_at(node: Value) -> tuple[float, ...]:
+    """The local partials at a node's numbers: its rule, IEEE at domain edges."""
+    assert node._op is not None
+    return node._op.partials_at(*_numbers(node))
+
+
+def _generic_step(node: Value, adjoint: Any) -> None:
+    """The float backward step of any op (one made outside the table, a power row)."""
+    partials, a, b = _partials_at(node), node._a, node._b
+    assert a is not None
+    a._adjoint += partials[0] * adjoint
+    if b is not None:
+        b._adjoint += partials[1] * adjoint
 
 
 def _propagate_nodes(order: list[Value]) -> None:
@@ -672,3 +632,16 @@ def _check_gradients(order: list[Value]) -> None:
 def _numbers(node: Value) -> list[float]:
     """What a rule reads at a node, as numbers: its operands' data, then its own."""
     return [x.data for x in (node._a, node._b, node) if x is not None]
+
+
+# -- the generated hot paths ------------------------------------------------------
+
+# What the generated text may name besides its own rows and forwards: this module's.
+_GENERATED_GLOBALS = {
+    "Value": Value, "_Node": _Node, "_live": live_modes, "_make": _make, "_operand": _operand,
+    "_power_rows_get": cached_power_row, "_power_of": _power_of,
+    "_partials_at": _partials_at, "_generic_step": _generic_step,
+}  # fmt: skip
+
+# The generated methods' docstrings are examples too: doctest finds them here.
+__test__, _propagate_floats = hotpaths.install(Value, _GENERATED_GLOBALS)

@@ -1,0 +1,436 @@
+"""The eager engine's hot paths, written as Python source from the rule table.
+
+``Value``'s operators and methods, and the loop of a float backward pass, run
+for every node of every graph, so they are written out at import as
+straight-line Python, one function per method, from the rows of
+:mod:`tinygrad_gd.ops`. The table stays the single source: an operator's
+forward is the op's own Python operator when its ``forward`` is one (``a * b``),
+else a call of its ``forward``; a backward step is the row's ``partials``
+applied to a printer of Python source, so the generated code does the same
+float operations, in the same order, as the rule called on floats, and gives
+bit-identical gradients.
+
+The text is kept: :data:`FORWARD_SOURCE` and :data:`BACKWARD_SOURCE` hold it,
+and tracebacks and debuggers show its lines (they are registered with
+:mod:`linecache` under ``<tinygrad_gd generated ...>``). Only names this module
+makes enter the text: rows are named by their index in ``OPS`` (``_row2``),
+never by their name, which is data.
+
+How to read it: ``Value.__mul__`` (``inspect.getsource`` shows it) is
+
+>>> print(FORWARD_SOURCE.split("\\n\\n")[4])
+def __mul__(self, other):  # mul
+    if type(other) is not _Node:
+        if type(other) is float:
+            leaf = _Node()
+            leaf.data = other
+            leaf.grad = 0.0
+            leaf._op = None
+            leaf._a = None
+            leaf._b = None
+            leaf._users = 0
+            leaf._adjoint = 0.0
+            other = leaf
+        else:
+            other = _operand(other)
+            if other is None:
+                return NotImplemented
+    sd = self.data
+    od = other.data
+    try:
+        data = sd * od
+    except (ArithmeticError, ValueError):
+        data = _row2_evaluate(sd, od)
+    if _live:
+        return _make(_row2, self, other, data)
+    node = _Node()
+    node.data = data
+    node.grad = 0.0
+    node._op = _row2
+    node._a = self
+    node._b = other
+    node._users = 0
+    node._adjoint = 0.0
+    return node
+
+A float on the other side becomes a leaf in place (any other number goes
+through ``_operand``); the forward is the row's own operator, with
+``evaluate`` (the IEEE answer) where it raises; while any graph mode other
+than the default exists anywhere (``_live``), the node is made by ``_make``,
+which reads this context's mode; otherwise it is made right here.
+"""
+
+from __future__ import annotations
+
+import linecache
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from tinygrad_gd.core.ops import (
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    LOG,
+    MUL,
+    NEG,
+    OPS,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SQRT,
+    SUB,
+    TANH,
+    Op,
+)  # fmt: skip
+
+__all__ = [
+    "BACKWARD_SOURCE", "FORWARD_SOURCE", "generate_backward", "generate_forward", "install", "run",
+]  # fmt: skip
+
+# Forwards that are Python operators are written as the operator: a * b, not mul(a, b).
+_OPERATOR_TEXT: dict[Callable[..., Any], str] = {
+    operator.add: "{0} + {1}", operator.sub: "{0} - {1}", operator.mul: "{0} * {1}",
+    operator.truediv: "{0} / {1}", operator.neg: "-{0}",
+}  # fmt: skip
+
+# Value's methods that record one row: (name, row, how the operands are taken, docstring).
+# Docstrings of the binary operators are one line; the examples of the rest run as tests.
+BINARY, REFLECTED, UNARY = "binary", "reflected", "unary"
+METHODS: tuple[tuple[str, Op, str, str], ...] = (
+    ("__add__", ADD, BINARY, "self + other."), ("__radd__", ADD, REFLECTED, "other + self."),
+    ("__sub__", SUB, BINARY, "self - other."), ("__rsub__", SUB, REFLECTED, "other - self."),
+    ("__mul__", MUL, BINARY, "self * other."), ("__rmul__", MUL, REFLECTED, "other * self."),
+    ("__truediv__", DIV, BINARY, "self / other."),
+    ("__rtruediv__", DIV, REFLECTED, "other / self."),
+    ("_pow_value", POW, BINARY, "self ** other for a Value other: the row pow."),
+    ("__rpow__", POW, REFLECTED, "other ** self: the row pow."),
+    ("__neg__", NEG, UNARY, "-self. ``(-Value(2.0)).data`` is -2.0."),
+    ("__abs__", ABS, UNARY,
+     "|self|; its derivative at 0 is taken as 0. ``abs(Value(-2.0)).data`` is 2.0."),
+    ("exp", EXP, UNARY, """e ** self; ``exp(1000)`` is ``inf``, as IEEE arithmetic says.
+
+        >>> Value(0.0).exp().data, Value(1000.0).exp().data
+        (1.0, inf)
+        """),
+    ("log", LOG, UNARY, """Natural logarithm: ``log(0)`` is ``-inf``, ``log(-1)`` is ``nan``.
+
+        >>> Value(1.0).log().data, Value(0.0).log().data, Value(-1.0).log().data
+        (0.0, -inf, nan)
+        """),
+    ("sigmoid", SIGMOID, UNARY, """1 / (1 + e ** -self), computed without overflow at any input.
+
+        >>> Value(0.0).sigmoid().data, Value(-1000.0).sigmoid().data
+        (0.5, 0.0)
+        """),
+    ("tanh", TANH, UNARY, """Hyperbolic tangent.
+
+        >>> Value(0.0).tanh().data, Value(1000.0).tanh().data
+        (0.0, 1.0)
+        """),
+    ("relu", RELU, UNARY, """max(self, 0); its derivative at 0 is taken as 0.
+
+        >>> Value(-2.0).relu().data, Value(3.0).relu().data
+        (0.0, 3.0)
+        """),
+    ("sqrt", SQRT, UNARY, """Square root: ``sqrt(-1)`` is ``nan``; the derivative at 0 is ``inf``.
+
+        >>> Value(9.0).sqrt().data, Value(-1.0).sqrt().data
+        (3.0, nan)
+        """),
+    ("sin", SIN, UNARY, "Sine (radians). ``Value(0.0).sin().data`` is 0.0."),
+    ("cos", COS, UNARY, "Cosine (radians). ``Value(0.0).cos().data`` is 1.0."),
+)  # fmt: skip
+POW_DOC = """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow.
+
+        >>> (Value(3.0) ** 2).data, (Value(-8.0) ** Value(1 / 3)).data
+        (9.0, nan)
+        """
+
+# The rows whose backward step is written into the loop itself, most frequent first:
+# each costs the ops after it one `is` test.
+INLINED = (MUL, ADD, SUB, DIV, NEG, SIGMOID, TANH, RELU, EXP, LOG)
+
+_INDEX = {op: i for i, op in enumerate(OPS)}
+
+STEP_NAMES = "_step_names"
+"""The key, in the backward's names, of the map from a row to its step function's name."""
+
+
+def _row_name(op: Op) -> str:
+    return f"_row{_INDEX[op]}"
+
+
+def _comment(op: Op) -> str:
+    # An op's name is data: it enters the text only as a plain identifier, in a comment.
+    return f"  # {op.name}" if op.name.isidentifier() else ""
+
+
+def _new_node(indent: str, target: str, data: str, op: str, a: str, b: str) -> list[str]:
+    """Lines making a node (a leaf if op is None) in the default mode, inline.
+
+    ``label`` and ``_site`` are left unset: they read "" and None until assigned.
+    """
+    lines = [f"{target} = _Node()", f"{target}.data = {data}", f"{target}.grad = 0.0",
+             f"{target}._op = {op}", f"{target}._a = {a}", f"{target}._b = {b}",
+             f"{target}._users = 0", f"{target}._adjoint = 0.0"]  # fmt: skip
+    return [indent + line for line in lines]
+
+
+def _forward_lines(op: Op, operands: list[str], namespace: dict[str, Any]) -> list[str]:
+    """``data = forward(operands)``; ``op.evaluate`` (the IEEE result) where it raises."""
+    row = _row_name(op)
+    text = _OPERATOR_TEXT.get(op.forward)
+    if text is None:
+        namespace[f"{row}_forward"] = op.forward
+        text = f"{row}_forward(" + ", ".join(f"{{{i}}}" for i in range(op.arity)) + ")"
+    namespace[f"{row}_evaluate"] = op.evaluate
+    return ["    try:",
+            f"        data = {text.format(*operands)}",
+            "    except (ArithmeticError, ValueError):",
+            f"        data = {row}_evaluate({', '.join(operands)})"]  # fmt: skip
+
+
+def _record_lines(op: str, a: str, b: str) -> list[str]:
+    """Return the node; while any non-default graph mode exists, through ``_make``."""
+    return (["    if _live:", f"        return _make({op}, {a}, {b}, data)"]
+            + _new_node("    ", "node", "data", op, a, b) + ["    return node"])  # fmt: skip
+
+
+def generate_forward() -> tuple[str, dict[str, Any]]:
+    """The source of Value's operators and methods, and the rows and forwards it names.
+
+    >>> source, names = generate_forward()
+    >>> "data = sd * od" in source, names["_row2"].name
+    (True, 'mul')
+    """
+    namespace: dict[str, Any] = {}
+    src: list[str] = []
+    for method, op, kind, _ in METHODS:
+        assert method.isidentifier()
+        row = _row_name(op)
+        namespace[row] = op
+        if kind == UNARY:
+            src += [f"def {method}(self):{_comment(op)}", "    sd = self.data"]
+            src += _forward_lines(op, ["sd"], namespace)
+            src += _record_lines(row, "self", "None")
+        else:
+            # A float on the other side becomes a leaf right here, without Value();
+            # anything else is the business of _operand (NotImplemented if not a number).
+            a, b = ("other", "self") if kind == REFLECTED else ("self", "other")
+            src += [f"def {method}(self, other):{_comment(op)}",
+                    "    if type(other) is not _Node:",
+                    "        if type(other) is float:"]  # fmt: skip
+            src += _new_node("            ", "leaf", "other", "None", "None", "None")
+            src += ["            other = leaf",
+                    "        else:",
+                    "            other = _operand(other)",
+                    "            if other is None:",
+                    "                return NotImplemented",
+                    "    sd = self.data",
+                    "    od = other.data"]  # fmt: skip
+            operands = ["od", "sd"] if kind == REFLECTED else ["sd", "od"]
+            src += _forward_lines(op, operands, namespace)
+            src += _record_lines(row, a, b)
+        src.append("")
+    # v ** n: the row x**n for the number n, looked up directly; v ** w: the row pow.
+    src += ["def __pow__(self, exponent):",
+            "    if type(exponent) is float or type(exponent) is int:",
+            "        row = _power_rows_get(exponent)",
+            "        if row is None:",
+            "            row = _power_of(exponent)",
+            "    elif isinstance(exponent, Value):",
+            "        return _pow_value(self, exponent)",
+            "    else:",
+            "        row = _power_of(exponent)",
+            "        if row is None:",
+            "            return NotImplemented",
+            "    sd = self.data",
+            "    try:",
+            "        data = row.forward(sd)",
+            "    except (ArithmeticError, ValueError):",
+            "        data = row.evaluate(sd)"]  # fmt: skip
+    src += _record_lines("row", "self", "None")
+    return "\n".join(src) + "\n", namespace
+
+
+class _Source:
+    """Python source text of a float expression, printed by applying a rule to it.
+
+    Every operation is parenthesized, so the printed code evaluates exactly the
+    operations, in exactly the order, that the rule evaluates on floats.
+    """
+
+    __slots__ = ("names", "text")
+
+    def __init__(self, text: str, names: frozenset[str]) -> None:
+        self.text, self.names = text, names
+
+    @classmethod
+    def apply(cls, op: Op, *operands: Any) -> _Source:
+        """The hook ``Op.__call__`` uses: print ``op`` applied to the operands."""
+        parts = [_source(x) for x in operands]
+        texts = [p.text for p in parts]
+        names = frozenset().union(*(p.names for p in parts))
+        text = _OPERATOR_TEXT.get(op.forward)
+        if text is not None:
+            return cls("(" + text.format(*texts) + ")", names)
+        forward = f"{_row_name(op)}_forward"  # KeyError for an op outside the table
+        return cls(f"{forward}({', '.join(texts)})", names | {forward})
+
+    def __add__(self, other: Any) -> _Source:
+        return _Source.apply(ADD, self, other)
+
+    def __radd__(self, other: Any) -> _Source:
+        return _Source.apply(ADD, other, self)
+
+    def __sub__(self, other: Any) -> _Source:
+        return _Source.apply(SUB, self, other)
+
+    def __rsub__(self, other: Any) -> _Source:
+        return _Source.apply(SUB, other, self)
+
+    def __mul__(self, other: Any) -> _Source:
+        return _Source.apply(MUL, self, other)
+
+    def __rmul__(self, other: Any) -> _Source:
+        return _Source.apply(MUL, other, self)
+
+    def __truediv__(self, other: Any) -> _Source:
+        return _Source.apply(DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> _Source:
+        return _Source.apply(DIV, other, self)
+
+    def __neg__(self) -> _Source:
+        return _Source.apply(NEG, self)
+
+    def __bool__(self) -> bool:  # a rule that branches on a value cannot be printed
+        raise TypeError("a printed rule cannot branch on a value")
+
+
+def _source(x: Any) -> _Source:
+    if isinstance(x, _Source):
+        return x
+    if type(x) in (int, float) and math.isfinite(x):
+        return _Source(f"({float(x)!r})", frozenset())
+    raise TypeError(f"a printed rule can hold only finite numbers, got {x!r}")
+
+
+def _step_lines(op: Op, indent: str, namespace: dict[str, Any]) -> list[str] | None:
+    """Lines adding the flows from ``node`` (adjoint ``g``) into ``a`` (and ``b``) on
+    floats, or None where the row's rule cannot be printed."""
+    names = ["ad", "bd", "out"] if op.arity == 2 else ["ad", "out"]
+    try:
+        partials = op.partials(*(_Source(n, frozenset([n])) for n in names))
+        printed = [_source(p) for p in partials]
+    except (TypeError, KeyError):
+        return None
+    if len(printed) != op.arity:
+        return None
+    used = frozenset().union(*(p.names for p in printed))
+    for name in used:
+        if name.endswith("_forward"):
+            namespace[name] = OPS[int(name[len("_row") : -len("_forward")])].forward
+    loads = {"ad": "ad = a.data", "bd": "bd = b.data", "out": "out = node.data"}
+    lines = ["b = node._b"] if op.arity == 2 else []
+    lines += [load for name, load in loads.items() if name in used]
+    texts = [p.text for p in printed]
+    # Only a division or a forward can raise on floats (+ - * overflow to inf). Where
+    # one does, at a domain edge, the rule called on numbers gives the IEEE answer.
+    if any("/" in p.text or any(n.endswith("_forward") for n in p.names) for p in printed):
+        lines.append("try:")
+        lines += [f"    p{i} = {text}" for i, text in enumerate(texts)]
+        lines.append("except (ArithmeticError, ValueError):")
+        targets = ", ".join(f"p{i}" for i in range(op.arity))
+        lines.append(f"    {targets if op.arity > 1 else targets + ','} = _partials_at(node)")
+        texts = [f"p{i}" for i in range(op.arity)]
+    # 1.0 * g is g, bit for bit: the flow of a partial 1 is the adjoint itself.
+    lines += [f"{target}._adjoint += " + ("g" if text == "(1.0)" else f"{text} * g")
+              for target, text in zip("ab"[: op.arity], texts, strict=True)]  # fmt: skip
+    return [indent + line for line in lines]
+
+
+def generate_backward() -> tuple[str, dict[str, Any]]:
+    """The source of the float backward pass over an ordered graph, and what it names.
+
+    The rows in :data:`INLINED` are written into the loop; every other fixed row gets
+    a step function of its own; power rows and ops made outside the table call
+    their rule (``_generic_step``).
+
+    >>> source, names = generate_backward()
+    >>> "a._adjoint += (out * ((1.0) - out)) * g" in source  # sigmoid: out·(1 - out)
+    True
+    """
+    namespace: dict[str, Any] = {}
+    src: list[str] = []
+    steps: dict[Op, str] = {}
+    for op in OPS:
+        body = None if op in INLINED else _step_lines(op, "    ", namespace)
+        if body is not None:
+            name = f"_step{_INDEX[op]}"
+            src += [f"def {name}(node, g):{_comment(op)}", "    a = node._a", *body, ""]
+            steps[op] = name
+    src += ["def propagate(order):",
+            "    for node in order:",
+            "        op = node._op",
+            "        if op is None:",
+            "            continue",
+            "        g = node._adjoint",
+            "        a = node._a"]  # fmt: skip
+    for i, op in enumerate(INLINED):
+        row = _row_name(op)
+        namespace[row] = op
+        body = _step_lines(op, "            ", namespace)
+        assert body is not None, "an inlined row's rule must print"
+        src.append(f"        {'if' if i == 0 else 'elif'} op is {row}:{_comment(op)}")
+        src += body
+    src += ["        else:",
+            "            step = _steps_get(op)",
+            "            if step is None:",
+            "                _generic_step(node, g)",
+            "            else:",
+            "                step(node, g)"]  # fmt: skip
+    namespace[STEP_NAMES] = steps
+    return "\n".join(src) + "\n", namespace
+
+
+FORWARD_SOURCE, FORWARD_NAMES = generate_forward()
+"""Value's generated operators and methods, and the rows and forwards their text names."""
+BACKWARD_SOURCE, BACKWARD_NAMES = generate_backward()
+"""The generated float backward pass, and the rows and forwards its text names."""
+
+
+def run(source: str, namespace: dict[str, Any], filename: str) -> dict[str, Any]:
+    """Execute generated source in ``namespace``, its lines kept for tracebacks."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (our text, not a user's)
+    return namespace
+
+
+def install(
+    cls: type, names: dict[str, Any]
+) -> tuple[dict[str, Callable[..., Any]], Callable[[list[Any]], None]]:
+    """Run the generated text with ``names`` (the engine's own), make the operators and
+    methods ``cls``'s, and return them and the float backward pass over an order."""
+    forward = run(FORWARD_SOURCE, {**names, **FORWARD_NAMES}, "<tinygrad_gd generated forward>")
+    methods = {}
+    for name, doc in [(m[0], m[3]) for m in METHODS] + [("__pow__", POW_DOC)]:
+        function = forward[name]
+        function.__qualname__ = f"{cls.__name__}.{name}"
+        function.__module__ = cls.__module__
+        function.__doc__ = doc
+        if name != "_pow_value":  # __pow__'s helper for a Value exponent
+            setattr(cls, name, function)
+            methods[name] = function
+    backward = run(
+        BACKWARD_SOURCE, {**names, **BACKWARD_NAMES}, "<tinygrad_gd generated backward>"
+    )
+    steps = {op: backward[name] for op, name in backward[STEP_NAMES].items()}
+    backward["_steps_get"] = steps.get
+    propagate: Callable[[list[Any]], None] = backward["propagate"]
+    return methods, propagate
