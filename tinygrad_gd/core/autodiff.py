@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.escape import differentiated
 from tinygrad_gd.core.modes import graph_mode, live_modes
+from tinygrad_gd.core.ops import is_number
 from tinygrad_gd.core.trees import Rebuild, flatten, to_numbers
-from tinygrad_gd.core.value import Value, adjoints, float_gradients
+from tinygrad_gd.core.value import Value, adjoints, float_gradients, float_leaf
 
 __all__ = [
     "detect_anomaly", "differentiable_arguments", "differentiating", "gradients", "grad",
@@ -153,8 +154,8 @@ def differentiable_arguments(
                 with graph_mode(record=True, detect_anomaly=False):
                     fresh.append(leaf * 1.0)
                 keep_values = True
-            elif type(leaf) is float or isinstance(leaf, numbers.Real):
-                fresh.append(Value(leaf))  # type: ignore[arg-type]
+            elif type(leaf) is float or is_number(leaf):  # bools count as 0 and 1
+                fresh.append(Value(leaf))
             else:
                 raise TypeError(
                     f"argument {i} of {_name(f)} must be a real number or a Value, or a "
@@ -182,12 +183,12 @@ def scalar_output(f: Callable[..., Any], out: Any) -> Value:
     """What ``f`` returned as a Value, or the error saying it is not a scalar."""
     if isinstance(out, Value):
         return out
-    if not isinstance(out, numbers.Real):
+    if not is_number(out):
         raise TypeError(
             f"{_name(f)} must return a scalar Value or a number to be "
             f"differentiated, got {type(out).__name__}"
         )
-    return Value(out)  # type: ignore[arg-type]
+    return Value(out)
 
 
 def value_and_grad(
@@ -214,9 +215,17 @@ def value_and_grad(
     if not isinstance(has_aux, bool):
         raise TypeError(f"has_aux must be True or False, got {has_aux!r}")
 
+    resolved: dict[int, list[int]] = {}  # the positions wanted, by number of arguments
+
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        wanted = resolve_argnums(positions, len(args), f)
+        wanted = resolved.get(len(args))
+        if wanted is None:
+            wanted = resolved[len(args)] = resolve_argnums(positions, len(args), f)
+        if not has_aux and not live_modes and not _nesting.get():
+            plain = _value_and_grad_of_floats(f, args, kwargs, wanted, one)
+            if plain is not None:
+                return plain
         new_args, groups, keep_values = differentiable_arguments(f, args, wanted)
         inputs = [leaf for leaves, _ in groups for leaf in leaves]
         with differentiating(inputs):
@@ -232,6 +241,33 @@ def value_and_grad(
         return ((value, aux) if has_aux else value), result
 
     return value_and_grad_f
+
+
+def _value_and_grad_of_floats(
+    f: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    wanted: list[int],
+    one: bool,
+) -> tuple[float, Any] | None:
+    """value_and_grad's common call, floats in, not nested and the default graph mode
+    everywhere (so recording is on): what the general path does, without its setting
+    up. None for any other call."""
+    new_args, inputs = list(args), []
+    for i in wanted:
+        if type(new_args[i]) is not float:
+            return None
+        new_args[i] = leaf = float_leaf(new_args[i])
+        inputs.append(leaf)
+    token = _nesting.set(1)
+    try:
+        with differentiated(inputs):
+            out = f(*new_args, **kwargs)
+    finally:
+        _nesting.reset(token)
+    value = scalar_output(f, out)
+    found = float_gradients(value, inputs)
+    return value.data, (found[0] if one else tuple(found))
 
 
 class GradientFunction(Protocol):

@@ -23,8 +23,7 @@ TypeError: float() of a Value that depends on an input being differentiated woul
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -42,14 +41,22 @@ ADVICE = (
 )
 
 
-@contextmanager
-def differentiated(inputs: Iterable[Any]) -> Iterator[None]:
-    """Inside the block, a Value depending on one of ``inputs`` refuses ``float()``."""
-    token = _inputs.set((*_inputs.get(), *inputs))
-    try:
-        yield
-    finally:
-        _inputs.reset(token)
+class differentiated:  # noqa: N801  (used like a function: ``with differentiated(xs):``)
+    """Inside the block, a Value depending on one of ``inputs`` refuses ``float()``.
+
+    A class rather than a generator: every ``value_and_grad`` call enters one.
+    """
+
+    __slots__ = ("inputs", "token")
+
+    def __init__(self, inputs: Iterable[Any]) -> None:
+        self.inputs = inputs
+
+    def __enter__(self) -> None:
+        self.token = _inputs.set((*_inputs.get(), *self.inputs))
+
+    def __exit__(self, *exc_info: object) -> None:
+        _inputs.reset(self.token)
 
 
 def check_float(value: Any) -> float:
