@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -374,10 +375,69 @@ def test_generated_code_runs_without_builtins() -> None:
 
 
 def test_constants_are_folded_and_identities_left_out() -> None:
-    compiled = compile(lambda x: x * (2.0 * 3.0) + 0.0 + (Value(4.0) ** 0.5) * 1.0)
+    compiled = compile(lambda x: x * (2.0 * 3.0) - 0.0 + (Value(4.0) ** 0.5) * 1.0)
     source = compiled.source
-    assert "x * 6" in source and "+ 0" not in source and "* 1" not in source
+    assert "x * 6" in source and "- 0" not in source and "* 1" not in source
     assert compiled(1.5) == (1.5 * 6 + 2.0, 6.0)
+
+
+@pytest.mark.parametrize(
+    ("f", "kept"),
+    [
+        (lambda t: 1 / (t + 0.0), True),  # -0.0 + 0.0 is +0.0: not an identity
+        (lambda t: 1 / (0.0 + t), True),
+        (lambda t: 1 / (t + -0.0), False),  # x + (-0.0) is x for every x, -0.0 too
+        (lambda t: 1 / (t - 0.0), False),  # -0.0 - 0.0 is -0.0
+        (lambda t: 1 / (t - -0.0), True),
+    ],
+)
+def test_a_zero_is_left_out_only_where_it_keeps_the_sign_of_zero(
+    f: Callable[[Any], Any], kept: bool
+) -> None:
+    compiled = compile(f)
+    forward = compiled.source.split("# reverse")[0]
+    assert ("# add" in forward or "# sub" in forward) is kept
+    for t in (-0.0, 0.0, 2.0):
+        eager = f(Value(t)).data  # 1 / ±0.0 is ±inf: the sign of the zero shows
+        assert compiled(t)[0] == eager
+        assert math.copysign(1.0, compiled(t)[0]) == math.copysign(1.0, eager)
+
+
+def test_a_fractional_power_of_minus_inf_on_arrays_is_the_eager_result() -> None:
+    # math.pow(-inf, 0.5) is inf; numpy's ** takes a square root there and says nan.
+    compiled = compile(lambda t: t ** 0.5)
+    values, _ = compiled(np.array([-math.inf, 4.0, -1.0]))
+    assert values[0] == math.inf and values[1] == 2.0 and math.isnan(values[2])
+    assert compiled(-math.inf)[0] == (Value(-math.inf) ** 0.5).data == math.inf
+
+
+@pytest.mark.parametrize("learning_rate", [math.nan, math.inf, -0.5, 0.0])
+def test_descend_refuses_a_learning_rate_sgd_refuses(learning_rate: float) -> None:
+    compiled = compile(lambda x: x * x)
+    with pytest.raises(ValueError, match="learning_rate must be a positive finite number"):
+        compiled.descend(1.0, learning_rate=learning_rate, steps=1)
+
+
+def test_a_value_used_by_thousands_of_ops_compiles_its_long_sum_in_pieces() -> None:
+    # d/dx Σ_i exp(i·x) at 0 is Σ_i i; one 4,000-term expression was too deep for Python.
+    def f(x: Any) -> Any:
+        return sum((x * float(i)).exp() for i in range(4000))
+
+    compiled = compile(f)
+    assert compiled(0.0) == (4000.0, sum(range(4000)))
+    values, gradients = compiled(np.array([0.0, 1e-4]))
+    eager = [value_and_grad(f)(x) for x in (0.0, 1e-4)]
+    assert values.tolist() == pytest.approx([v for v, _ in eager], rel=1e-12)
+    assert gradients.tolist() == pytest.approx([g for _, g in eager], rel=1e-12)
+    assert "grad__0 = " in compiled.source  # the first 100 flows, on a line of their own
+
+
+def test_an_argument_nested_too_deep_is_a_type_error_not_a_recursion_error() -> None:
+    deep: Any = 1.0
+    for _ in range(2000):
+        deep = [deep]
+    with pytest.raises(TypeError, match=r"argument 0\[0\].* nests lists or tuples more than 100"):
+        compile(lambda xs: xs[0])(deep)
 
 
 def code_of(source: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_gd._support.checks import count, number
 from tinygrad_gd._support.checks import function_name as _name
 from tinygrad_gd.core.autodiff import check_argnums, is_position, value_and_grad
 from tinygrad_gd.core.value import TracingError, Value
@@ -50,6 +51,8 @@ from tinygrad_gd.tools.compiler.write import (
 __all__ = ["CompiledFunction", "compile"]
 
 REDUCTIONS = ("sum", "mean")
+MAX_NESTING = 100
+"""How deep an argument may nest lists and tuples."""
 
 
 def compile(
@@ -215,10 +218,9 @@ class CompiledFunction:
         >>> round(w, 4), error(w, 0.1, 0.3)[0]  # the trained weight and its error
         (-8.3985, 2.45e-06)
         """
-        if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
-            raise TypeError(f"learning_rate must be a real number, got {learning_rate!r}")
-        if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+        # The same rule as the optimizers' lr: nan, inf or a step uphill would run silently.
+        rate = number(learning_rate, "learning_rate", positive=True)
+        steps = count(steps, "steps")
         arguments = _Arguments.check(args)
         if arguments.batch is not None or arguments.has_values:
             raise TypeError("descend runs on numbers; for arrays call the function in a loop")
@@ -226,7 +228,7 @@ class CompiledFunction:
         values = arguments.values
         if self._wrt is not None:
             values = (*values, [p.data for p in self._wrt])
-        descended = _on_floats(program.descend, values, float(learning_rate), int(steps))
+        descended = _on_floats(program.descend, values, rate, steps)
         if self._wrt is None:
             return descended
         for parameter, data in zip(self._wrt, descended, strict=True):
@@ -380,9 +382,16 @@ class _Arguments:
         arguments.structure = tuple(structure for _, structure in converted)
         return arguments
 
-    def _convert(self, arg: Any, where: str) -> tuple[Any, Structure]:
+    def _convert(self, arg: Any, where: str, depth: int = 0) -> tuple[Any, Structure]:
         if isinstance(arg, (list, tuple)):
-            items = [self._convert(item, f"{where}[{i}]") for i, item in enumerate(arg)]
+            if depth == MAX_NESTING:  # deeper would reach the interpreter's recursion limit
+                raise TypeError(
+                    f"{where} nests lists or tuples more than {MAX_NESTING} deep; "
+                    "an argument is a number, an array, or lists of them a few levels deep"
+                )
+            items = [
+                self._convert(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(arg)
+            ]
             return type(arg)(v for v, _ in items), (type(arg), tuple(s for _, s in items))
         if isinstance(arg, Value):
             self.has_values = True

@@ -114,25 +114,18 @@ def _load(
     """Write the function's source and compile it for floats and for arrays."""
     scalar_namespace, array_namespace = _namespaces(custom_ops)
 
-    def render(scalar: bool) -> str:
-        lines = [f"def {name}({', '.join(parameters)}):"]
-        for depth, item in display:
-            text = item if isinstance(item, str) else item.scalar if scalar else item.code
-            lines.append("    " * depth + text)
-        return "\n".join([*lines, f"    return {result}"])
-
-    source = render(scalar=False)
+    lines = [f"def {name}({', '.join(parameters)}):"]
+    for depth, item in display:
+        lines.append("    " * depth + (item if isinstance(item, str) else item.code))
+    source = "\n".join([*lines, f"    return {result}"])
     if len(body) + len(loop or ()) > _LARGEST_FUNCTION:
         return Loaded(
             source, *_in_pieces(parameters, body, loop, result, scalar_namespace, array_namespace)
         )
-    scalar_source = render(scalar=True)
-    array_code = builtins.compile(source, f"<{name}>", "exec")
-    scalar_code = (
-        array_code if scalar_source == source else builtins.compile(scalar_source, name, "exec")
-    )
+    # One text, run with the table's float functions or with its array functions.
+    code = builtins.compile(source, f"<{name}>", "exec")
     functions = []
-    for code, namespace in ((scalar_code, scalar_namespace), (array_code, array_namespace)):
+    for namespace in (scalar_namespace, array_namespace):
         namespace = dict(namespace)
         exec(code, namespace)  # generated code only, no user text
         functions.append(namespace[name])
@@ -161,37 +154,30 @@ def _in_pieces(
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """A long program as module-level pieces run one after another in one dict."""
 
-    def pieces(lines: list[Line], scalar: bool) -> list[Any]:
+    def pieces(lines: list[Line]) -> list[Any]:
         return [
             builtins.compile(
-                "\n".join(ln.scalar if scalar else ln.code for ln in lines[i : i + _PIECE]),
-                "<generated>",
-                "exec",
+                "\n".join(line.code for line in lines[i : i + _PIECE]), "<generated>", "exec"
             )
             for i in range(0, len(lines), _PIECE)
         ]
 
-    def both(lines: list[Line]) -> tuple[list[Any], list[Any]]:
-        array = pieces(lines, scalar=False)
-        same = all(line.scalar == line.code for line in lines)
-        return array if same else pieces(lines, scalar=True), array
-
-    before, repeated = both(body), both(loop or [])
+    before, repeated = pieces(body), pieces(loop or [])
     returned = builtins.compile(f"_returned = {result}", "<generated>", "exec")
     steps = (lambda variables: variables["steps"]) if loop is not None else (lambda _: 0)
 
-    def runner(kind: int, namespace: dict[str, Any]) -> Callable[..., Any]:
+    def runner(namespace: dict[str, Any]) -> Callable[..., Any]:
         def run(*args: Any) -> Any:
             variables = dict(namespace)
             variables.update(zip(parameters, args, strict=True))
-            for piece in before[kind]:
+            for piece in before:
                 exec(piece, variables)  # generated code only, no user text
             for _ in range(steps(variables)):
-                for piece in repeated[kind]:
+                for piece in repeated:
                     exec(piece, variables)
             exec(returned, variables)
             return variables["_returned"]
 
         return run
 
-    return runner(0, scalar_namespace), runner(1, array_namespace)
+    return runner(scalar_namespace), runner(array_namespace)

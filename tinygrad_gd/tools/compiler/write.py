@@ -137,8 +137,7 @@ class _Names:
 class Line(NamedTuple):
     """One statement: its text, the names it assigns, and its right-hand side."""
 
-    code: str  # as .source shows it, and as it runs on numpy
-    scalar: str  # as it runs on floats (see _RealPowers)
+    code: str  # as .source shows it, and as it runs on floats and on numpy arrays
     defines: tuple[str, ...]
     expression: str
 
@@ -153,9 +152,8 @@ _IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")  # the 'e' of 1e-05 follows a digit:
 
 def code_line(targets: Sequence[str], expression: str, comment: str = "", target: str = "") -> Line:
     left, tail = target or targets[0], f"  # {comment}" if comment else ""
-    code = f"{left} = {expression}{tail}"
-    scalar = f"{left} = {_real_powers(expression)}{tail}" if "**" in expression else code
-    return Line(code, scalar, tuple(targets), expression)
+    code = f"{left} = {_real_powers(expression) if '**' in expression else expression}{tail}"
+    return Line(code, tuple(targets), expression)
 
 
 def _real_powers(expression: str) -> str:
@@ -165,10 +163,12 @@ def _real_powers(expression: str) -> str:
 
 
 class _RealPowers(ast.NodeTransformer):
-    """On floats, ``a ** b`` with a < 0 and b not whole is a complex number; ``pow``
-    (math.pow, the rule table's forward) raises instead, and the call falls back to
-    numpy, which gives nan as the eager engine does. A whole exponent (``t ** 2``)
-    stays: always real, and faster."""
+    """``a ** b`` with b not whole is written ``pow(a, b)``: the rule table's power, as
+    the eager engine computes it. On floats, ``**`` would give a complex number where
+    a < 0 (``pow``, math.pow, raises and the call falls back to numpy's nan); on
+    arrays, numpy's ``**`` is a square root at b = 0.5, nan at -inf where eager gives
+    inf (``pow`` is np.float_power there). A whole exponent (``t ** 2``) stays:
+    always the same, and faster."""
 
     changed = False
 
@@ -348,13 +348,26 @@ def _literal(x: float) -> str:
     return repr(float(x))
 
 
-# An op with one operand equal to its identity is its other operand: x + 0, x * 1.
+# Flows summed into one adjoint before the sum gets a line of its own.
+_LONGEST_SUM = 100
+
+# An op with one operand equal to its identity is its other operand: x - 0, x * 1.
+# The sign of a zero counts: x + (-0.0) is x for every x, but x + 0.0 turns -0.0 into
+# +0.0, so only -0.0 is the identity of + (and only +0.0 that of -).
 _IDENTITIES: dict[Op, tuple[tuple[int, float], ...]] = {
-    ADD: ((0, 0.0), (1, 0.0)),
+    ADD: ((0, -0.0), (1, -0.0)),
     SUB: ((1, 0.0),),
     MUL: ((0, 1.0), (1, 1.0)),
     DIV: ((1, 1.0),),
 }
+
+
+def _is_identity(operand: Expr | float, identity: float) -> bool:
+    return (
+        isinstance(operand, float)
+        and operand == identity
+        and math.copysign(1.0, operand) == math.copysign(1.0, identity)
+    )
 
 
 class CodeExpr(Expr):
@@ -385,6 +398,7 @@ class _Writer:
         self.forward: list[Line] = []
         self.reverse: list[Line] = []
         self.custom_ops: dict[str, Op] = {}
+        self._partial_sums = count()
 
     def text(self, x: Any) -> str:
         """An output (Value or number) as the expression the generated code returns."""
@@ -432,7 +446,7 @@ class _Writer:
             self._write_constant(node)
             return
         for position, identity in _IDENTITIES.get(op, ()):
-            if operands[position] == identity:  # float == Expr is False
+            if _is_identity(operands[position], identity):
                 self.values[node] = operands[1 - position]
                 return
         wanted = node.label or (self.function_name if root else "")
@@ -460,6 +474,7 @@ class _Writer:
             if any(parent in active for parent in node.parents):
                 active.add(node)
         adjoints: dict[Value, Expr | float] = {root: 1.0} if root in active else {}
+        terms: dict[Value, int] = {}  # flows summed in an adjoint's expression so far
         users: dict[Value, list[Value]] = {}
         for node in self.order:
             if node.op is None or node not in active or node not in adjoints:
@@ -470,9 +485,23 @@ class _Writer:
                 if parent not in active:
                     continue
                 flow = _times(partial, adjoint)
-                adjoints[parent] = flow if parent not in adjoints else adjoints[parent] + flow
                 users.setdefault(parent, []).append(node)
+                if parent not in adjoints:
+                    adjoints[parent], terms[parent] = flow, 1
+                    continue
+                total = adjoints[parent] + flow
+                terms[parent] += 1
+                if terms[parent] == _LONGEST_SUM and isinstance(total, Expr):
+                    total, terms[parent] = self._partial_sum(total), 1
+                adjoints[parent] = total
         return [self._gradient(leaf, adjoints, users) for leaf in differentiated]
+
+    def _partial_sum(self, adjoint: Expr) -> Expr:
+        """A long sum of flows on a line of its own, so no expression nests too deeply for
+        Python's compiler (a value used by thousands of ops)."""
+        name = f"grad__{next(self._partial_sums)}"  # no adjoint name starts grad__
+        self.reverse.append(code_line([name], adjoint.text, f"{_LONGEST_SUM} flows so far"))
+        return CodeExpr(name)
 
     def _settle(self, node: Value, adjoint: Expr | float, users: list[Value]) -> Expr | float:
         """Give the adjoint a line when it is a computation, or a labelled node's copy."""
