@@ -25,6 +25,7 @@ from tinygrad_gd import (
     stop_gradient,
     value_and_grad,
 )
+from tinygrad_gd.core.autodiff import nested
 from tinygrad_gd.core.ops import SIN
 
 # -- every function of the math module, applied to a Value inside grad -----------------------
@@ -138,6 +139,34 @@ def test_after_a_refusal_the_guard_is_off_again() -> None:
     with pytest.raises(TypeError):
         grad(math.sin)(1.0)
     assert float(Value(1.5) * 2) == 3.0
+
+
+def test_an_error_in_the_function_leaves_neither_guard_nor_nesting_behind() -> None:
+    def fails(x: Any) -> Any:
+        raise KeyError("inside f")
+
+    outside = Value(1.5)
+    for call in (grad(fails), grad(fails, has_aux=True)):  # the float path and the general one
+        with pytest.raises(KeyError, match="inside f"):
+            call(1.0)
+        assert not nested()
+        # Not nested: a float in gives a float out (d x²/dx at 3 = 6, by hand) ...
+        derivative = grad(lambda x: x * x)(3.0)
+        assert type(derivative) is float and derivative == 6.0
+        # ... and a Value made outside is read as a number again.
+        assert float(outside * 2) == 3.0
+
+
+def test_a_refused_float_inside_a_nested_grad_leaves_the_outer_guard_on() -> None:
+    def outer(x: Any) -> Any:
+        with pytest.raises(TypeError, match=r"x\.exp\(\)"):
+            grad(lambda y: y * math.exp(y))(1.0)
+        assert nested()
+        return x * math.exp(x)  # the outer input is still guarded
+
+    with pytest.raises(TypeError, match=r"x\.exp\(\)"):
+        grad(outer)(0.5)
+    assert not nested()
 
 
 # -- create_graph under no_grad ---------------------------------------------------------------

@@ -19,13 +19,12 @@ import numbers
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any, Literal, Protocol, overload
 
 from numpy.typing import NDArray
 
 from tinygrad_gd._support.checks import function_name as _name
-from tinygrad_gd.core.escape import differentiated
+from tinygrad_gd.core.escape import depth, differentiated, guard, unguard
 from tinygrad_gd.core.modes import graph_mode, live_modes
 from tinygrad_gd.core.ops import is_number
 from tinygrad_gd.core.trees import Rebuild, flatten, to_numbers
@@ -95,18 +94,13 @@ def _as_node(d: Value | float) -> Value:
     return d if isinstance(d, Value) else Value(d)
 
 
-# How many transforms (grad, jvp, ...) are evaluating their function right now.
-# Inside one, a derivative must stay a Value: the outer call may differentiate it.
-_nesting: ContextVar[int] = ContextVar("tinygrad_gd_nesting", default=0)
-
-
 def nested() -> bool:
     """Whether a transform is evaluating its function here: results must stay Values.
 
     >>> nested(), grad(lambda x: x * nested())(1.0)
     (False, 1.0)
     """
-    return _nesting.get() > 0
+    return depth() > 0
 
 
 @contextmanager
@@ -118,12 +112,12 @@ def differentiating(inputs: Sequence[Value]) -> Iterator[None]:
     ...     nested(), (x * 2).parents[0] is x
     (True, True)
     """
-    token = _nesting.set(_nesting.get() + 1)
+    token = guard(inputs)
     try:
-        with differentiated(inputs), graph_mode(record=True):
+        with graph_mode(record=True):
             yield
     finally:
-        _nesting.reset(token)
+        unguard(token)
 
 
 def differentiable_arguments(
@@ -222,10 +216,25 @@ def value_and_grad(
         wanted = resolved.get(len(args))
         if wanted is None:
             wanted = resolved[len(args)] = resolve_argnums(positions, len(args), f)
-        if not has_aux and not live_modes and not _nesting.get():
-            plain = _value_and_grad_of_floats(f, args, kwargs, wanted, one)
-            if plain is not None:
-                return plain
+        if not has_aux and not live_modes and not depth():
+            # The common call: floats in, not nested, the default mode everywhere (so
+            # graphs are recorded). What the general path below does, without its
+            # setting up; an argument that is not a float goes there instead.
+            new_args, inputs = list(args), []
+            for i in wanted:
+                if type(args[i]) is not float:
+                    break
+                new_args[i] = leaf = float_leaf(args[i])
+                inputs.append(leaf)
+            else:
+                token = guard(inputs)  # differentiating(inputs), less the mode switch
+                try:
+                    out = f(*new_args, **kwargs)
+                finally:
+                    unguard(token)
+                root = out if isinstance(out, Value) else scalar_output(f, out)
+                derivatives = float_gradients(root, inputs)
+                return root.data, (derivatives[0] if one else tuple(derivatives))
         new_args, groups, keep_values = differentiable_arguments(f, args, wanted)
         inputs = [leaf for leaves, _ in groups for leaf in leaves]
         with differentiating(inputs):
@@ -241,33 +250,6 @@ def value_and_grad(
         return ((value, aux) if has_aux else value), result
 
     return value_and_grad_f
-
-
-def _value_and_grad_of_floats(
-    f: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    wanted: list[int],
-    one: bool,
-) -> tuple[float, Any] | None:
-    """value_and_grad's common call, floats in, not nested and the default graph mode
-    everywhere (so recording is on): what the general path does, without its setting
-    up. None for any other call."""
-    new_args, inputs = list(args), []
-    for i in wanted:
-        if type(new_args[i]) is not float:
-            return None
-        new_args[i] = leaf = float_leaf(new_args[i])
-        inputs.append(leaf)
-    token = _nesting.set(1)
-    try:
-        with differentiated(inputs):
-            out = f(*new_args, **kwargs)
-    finally:
-        _nesting.reset(token)
-    value = scalar_output(f, out)
-    found = float_gradients(value, inputs)
-    return value.data, (found[0] if one else tuple(found))
 
 
 class GradientFunction(Protocol):

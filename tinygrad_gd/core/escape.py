@@ -24,13 +24,17 @@ TypeError: float() of a Value that depends on an input being differentiated woul
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["check_float", "differentiated"]
+__all__ = ["check_float", "depth", "differentiated", "guard", "unguard"]
 
-# The inputs of every transform evaluating its function in this context, innermost last.
-_inputs: ContextVar[tuple[Any, ...]] = ContextVar("tinygrad_gd_differentiated", default=())
+# What is being differentiated in this context: how many transforms (grad, jvp, ...)
+# are evaluating their function here, and the inputs of every one, innermost last.
+# One variable for both, so that a transform's call sets it once: it is set and
+# reset on every value_and_grad call, and each set costs a new context mapping.
+_State = tuple[int, tuple[Any, ...]]
+_state: ContextVar[_State] = ContextVar("tinygrad_gd_differentiated", default=(0, ()))
 
 ADVICE = (
     "float() of a Value that depends on an input being differentiated would drop its "
@@ -41,10 +45,40 @@ ADVICE = (
 )
 
 
+def guard(inputs: Iterable[Any], evaluating: bool = True) -> Token[_State]:
+    """Guard ``inputs`` against ``float()`` until :func:`unguard` gets the token back.
+
+    ``evaluating``: a transform is evaluating its function (:func:`depth` counts it).
+
+    >>> token = guard(["x"])
+    >>> depth()
+    1
+    >>> unguard(token); depth()
+    0
+    """
+    nesting, guarded = _state.get()
+    return _state.set((nesting + evaluating, (*guarded, *inputs)))
+
+
+# End the guard that guard() started, given its token: the variable's own reset,
+# with no Python frame of its own (value_and_grad calls it every time).
+unguard = _state.reset
+
+
+def depth() -> int:
+    """How many transforms are evaluating their function in this context.
+
+    >>> depth()
+    0
+    """
+    return _state.get()[0]
+
+
 class differentiated:  # noqa: N801  (used like a function: ``with differentiated(xs):``)
     """Inside the block, a Value depending on one of ``inputs`` refuses ``float()``.
 
-    A class rather than a generator: every ``value_and_grad`` call enters one.
+    The inputs of a derivative's own graph (``gradients(create_graph=True)``):
+    no transform is evaluating a function, so :func:`depth` stays as it is.
     """
 
     __slots__ = ("inputs", "token")
@@ -53,15 +87,15 @@ class differentiated:  # noqa: N801  (used like a function: ``with differentiate
         self.inputs = inputs
 
     def __enter__(self) -> None:
-        self.token = _inputs.set((*_inputs.get(), *self.inputs))
+        self.token = guard(self.inputs, evaluating=False)
 
     def __exit__(self, *exc_info: object) -> None:
-        _inputs.reset(self.token)
+        unguard(self.token)
 
 
 def check_float(value: Any) -> float:
     """``value.data``, or a ``TypeError`` if it depends on an input being differentiated."""
-    inputs = _inputs.get()
+    inputs = _state.get()[1]
     if inputs and _depends_on(value, {id(x) for x in inputs}):
         raise TypeError(ADVICE)
     return float(value.data)
