@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from micrograd_ops import micrograd_sigmoid
 
 import tinygrad_gd
 from tinygrad_gd import data, nn, optim, value_and_grad
@@ -141,18 +142,6 @@ def compiled_descend(iterations: int) -> float:
         W0, X, TARGET, learning_rate=LEARNING_RATE, steps=iterations
     )
     return result
-
-
-def micrograd_sigmoid(v: Any) -> Any:
-    """micrograd has no exp: a sigmoid node written the way its own ops are."""
-    s = 1.0 / (1.0 + math.exp(-v.data))
-    out = MicrogradValue(s, (v,), "sigmoid")
-
-    def backward() -> None:
-        v.grad += s * (1.0 - s) * out.grad
-
-    out._backward = backward
-    return out
 
 
 def micrograd_part1(iterations: int) -> float:

@@ -46,6 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from micrograd_ops import micrograd_sigmoid
+
 from tinygrad_gd import Value, value_and_grad
 
 
@@ -328,18 +330,6 @@ def best_of_rounds(
             timer = timeit.Timer(statement, timer=CLOCK)
             best[name] = min(best[name], timer.timeit(number) / number * 1e9)
     return best
-
-
-def micrograd_sigmoid(v: Any) -> Any:
-    """micrograd has no exp: a sigmoid node written the way its own ops are."""
-    s = 1.0 / (1.0 + math.exp(-v.data))
-    out = MicrogradValue(s, (v,), "sigmoid")
-
-    def backward() -> None:
-        v.grad += s * (1.0 - s) * out.grad
-
-    out._backward = backward
-    return out
 
 
 X, TARGET, LEARNING_RATE = 0.1, 0.3, 0.5  # the tutorial's Part 1
