@@ -39,7 +39,7 @@ from tinygrad_gd.core.ops import ADD
 from tinygrad_gd.core.trees import flatten
 from tinygrad_gd.core.value import Value, graph_mode, reverse_topological_order
 
-__all__ = ["hessian", "jacobian", "jvp", "push_tangents"]
+__all__ = ["hessian", "jacobian", "jvp", "push_tangents", "topological_order"]
 
 
 def jvp(
@@ -110,7 +110,7 @@ def push_tangents(
     ([7.0], [array([ 7., 14.])])
     """
     known: dict[Value, Any] = dict(seeds)
-    for node in _topological_order(outputs):
+    for node in topological_order(outputs):
         op = node.op
         if op is None or node in seeds:
             continue
@@ -132,8 +132,14 @@ def push_tangents(
     return [known.get(output, 0.0) for output in outputs]
 
 
-def _topological_order(outputs: Sequence[Value]) -> list[Value]:
-    """Every node the outputs depend on, each after its operands."""
+def topological_order(outputs: Sequence[Value]) -> list[Value]:
+    """Every node the outputs depend on, each after its operands (one walk for them all).
+
+    >>> from tinygrad_gd.core.value import Value
+    >>> x = Value(2.0, label="x")
+    >>> [n.data for n in topological_order([x * 3, x.exp()])]  # x, 3, x * 3, exp(x)
+    [2.0, 3.0, 6.0, 7.38905609893065]
+    """
     if not outputs:
         return []
     # One walk covers every output: they are joined by a chain of nodes of our own,

@@ -10,7 +10,6 @@ unless it is a plain identifier of its own.
 from __future__ import annotations
 
 import ast
-import functools
 import gc
 import inspect
 import keyword
@@ -41,7 +40,8 @@ from tinygrad_gd.core.ops import (
     is_row,
 )
 from tinygrad_gd.core.symbolic import Expr
-from tinygrad_gd.core.value import TracingError, Value, graph_mode, reverse_topological_order
+from tinygrad_gd.core.transforms import topological_order
+from tinygrad_gd.core.value import TracingError, Value, graph_mode
 
 __all__ = [
     "Code", "CodeExpr", "Line", "Structure", "check_wrt", "code_line", "collector_paused",
@@ -411,16 +411,9 @@ class _Writer:
         outputs = [x for x in tree_leaves((value, aux)) if isinstance(x, Value)]
         if not outputs:
             return
-        # One walk covers every output: they are joined by a chain of nodes of our own,
-        # ((o1 + o2) + o3) ..., which is walked and then left out.
-        with graph_mode(record=True, detect_anomaly=False):
-            joined = functools.reduce(lambda a, b: Value.apply(ADD, a, b), outputs)
-        joins, node = set(), joined
-        for _ in outputs[1:]:
-            joins.add(id(node))
-            node = node.parents[0]
-        self.order = [n for n in reverse_topological_order(joined) if id(n) not in joins]
-        for node in reversed(self.order):
+        forward_order = topological_order(outputs)
+        self.order = forward_order[::-1]
+        for node in forward_order:
             self._write_forward(node, root=node is value)
 
     def _write_forward(self, node: Value, root: bool) -> None:
