@@ -294,11 +294,12 @@ def test_hundreds_of_distinct_argnums_are_not_a_repeat() -> None:
 
 
 def test_a_first_flow_adds_no_zero_plus_flow_node() -> None:
-    x = Value(2.0)
-    (d,) = gradients(x * 3.0, [x], create_graph=True)
-    # d(x·3)/dx = 3 · (incoming 1.0): one mul of two leaves, and no 0 + flow add.
+    x, y = Value(2.0), Value(3.0)
+    (d,) = gradients(x * y, [x], create_graph=True)
+    # d(x·y)/dx = y · (incoming 1.0): one mul of y and a number, and no 0 + flow add.
     assert d.data == 3.0
     assert d.op is MUL and len(reverse_topological_order(d)) == 3
+    assert d.parents[0] is y and d.parents[1].data == 1.0
 
 
 def test_a_negative_float_flow_is_added_to_not_replaced() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tinygrad_gd import Value, detect_anomaly, grad, no_grad, value_and_grad
+from tinygrad_gd import Value, detect_anomaly, grad, gradients, no_grad, value_and_grad
 from tinygrad_gd.core import hotpaths
 from tinygrad_gd.core import value as engine
 from tinygrad_gd.core.modes import graph_mode
@@ -99,7 +99,10 @@ def test_gradients_are_bit_identical_to_the_rule_table_called_on_numbers(seed: i
         expected = reference_gradients(root)
         root.backward()
         for node in reverse_topological_order(root):
-            assert same_float(node.grad, expected[id(node)]), (node, expected[id(node)])
+            # A number in the expression is a constant: no gradient flows to it.
+            constant = node.op is None and not any(node is leaf for leaf in leaves)
+            want = 0.0 if constant else expected[id(node)]
+            assert same_float(node.grad, want), (node, want)
 
 
 def test_forwards_are_the_rows_evaluated_on_the_operands() -> None:
@@ -112,16 +115,70 @@ def test_forwards_are_the_rows_evaluated_on_the_operands() -> None:
         assert same_float(node.data, want), node
 
 
-def test_a_number_operand_becomes_a_plain_leaf_on_either_side() -> None:
+def test_a_number_operand_is_read_as_a_plain_leaf_on_either_side() -> None:
     x = Value(2.0)
     for y, position in [(x + 1.0, 1), (1.0 + x, 0), (x * 3, 1), (3 - x, 0), (2**x, 0)]:
         leaf = y.parents[position]
         assert leaf.op is None and leaf.parents == () and leaf.label == ""
         assert isinstance(leaf, Value) and type(leaf) is type(x)
         assert y.parents[position] is leaf  # the same leaf each time it is read
+        assert y.parents[1 - position] is x
+
+
+def test_a_number_operand_is_a_constant_that_takes_no_gradient() -> None:
+    x = Value(2.0)
     y = x * 3.0
     y.backward()
-    assert (x.grad, y.parents[1].grad) == (3.0, 2.0)  # d(x·c)/dc = x
+    assert x.grad == 3.0
+    assert y.parents[1].grad == 0.0  # read after backward
+    constant = y.parents[1]
+    y.backward()
+    assert (x.grad, constant.grad) == (6.0, 0.0)  # and read before one
+    z = Value(2.0) * 3.0
+    assert tuple(gradients(z, [z.parents[1]])) == (0.0,)
+    with detect_anomaly():
+        w = x * 3.0
+        w.backward()
+    assert w.parents[1].grad == 0.0 and x.grad == 9.0  # the same in every graph mode
+    # An op of the table called on a number keeps it too; two numbers are two leaves.
+    assert XLOGY(x, 2.0).parents[1].op is None and Value.apply(MUL, 2.0, 3.0).data == 6.0
+
+
+def test_a_number_operand_is_read_as_a_leaf_only_between_walks() -> None:
+    # The leaf is made in a walk's turn: a walk in another thread never meets a leaf
+    # it did not count.
+    y = Value(2.0) * 3.0
+    walking, release, read = threading.Event(), threading.Event(), threading.Event()
+
+    def walk() -> None:
+        with engine._walking:
+            walking.set()
+            release.wait(10)
+
+    def reader() -> None:
+        y.parents
+        read.set()
+
+    walker = threading.Thread(target=walk)
+    walker.start()
+    walking.wait(10)
+    reading = threading.Thread(target=reader)
+    reading.start()
+    assert not read.wait(0.2)  # waits for the walk
+    release.set()
+    walker.join(10)
+    reading.join(10)
+    assert read.is_set() and y.parents[1].data == 3.0
+
+
+def test_a_number_operand_makes_one_node_not_two() -> None:
+    x = Value(2.0)
+    gc.collect()
+    before = len([o for o in gc.get_objects() if isinstance(o, Value)])
+    nodes = [x + 1.0, 1.0 - x, x * 3, 3 / x, 2**x, XLOGY(x, 2.0)]
+    after = len([o for o in gc.get_objects() if isinstance(o, Value)])
+    assert after - before == len(nodes)  # each a node, no leaf for its number
+    assert [n.data for n in nodes] == [3.0, -1.0, 6.0, 1.5, 4.0, 2.0 * math.log(2.0)]
 
 
 def test_x_to_a_number_uses_the_row_for_that_number() -> None:
@@ -196,9 +253,10 @@ def identifiers(source: str) -> set[str]:
 
 
 def test_generated_code_holds_only_names_the_generator_made() -> None:
-    locals_ = {"self", "other", "leaf", "node", "data", "sd", "od", "exponent", "row", "order",
-               "op", "g", "a", "b", "ad", "bd", "out", "p0", "p1", "step"}  # fmt: skip
-    attributes = {"data", "grad", "_op", "_a", "_b", "_users", "_adjoint", "forward", "evaluate"}
+    locals_ = {"self", "other", "node", "data", "sd", "od", "exponent", "row", "order",
+               "op", "g", "a", "b", "ad", "bd", "cd", "out", "p0", "p1", "step"}  # fmt: skip
+    attributes = {"data", "grad", "_op", "_a", "_b", "_users", "_adjoint", "_const", "forward",
+                  "evaluate"}  # fmt: skip
     builtins = {
         "type",
         "float",

@@ -21,20 +21,28 @@ How to read it: ``Value.__mul__`` (``inspect.getsource`` shows it) is
 >>> print(FORWARD_SOURCE.split("\\n\\n")[4])
 def __mul__(self, other):  # mul
     if type(other) is not _Node:
-        if type(other) is float:
-            leaf = _Node()
-            leaf.data = other
-            leaf.grad = 0.0
-            leaf._op = None
-            leaf._a = None
-            leaf._b = None
-            leaf._users = 0
-            leaf._adjoint = 0.0
-            other = leaf
-        else:
+        if type(other) is not float:
             other = _operand(other)
             if other is None:
                 return NotImplemented
+        if type(other) is float:
+            sd = self.data
+            try:
+                data = sd * other
+            except (ArithmeticError, ValueError):
+                data = _row2_evaluate(sd, other)
+            if _live:
+                return _make(_row2_c1, self, None, data, other)
+            node = _Node()
+            node.data = data
+            node.grad = 0.0
+            node._op = _row2_c1
+            node._a = self
+            node._b = None
+            node._users = 0
+            node._adjoint = 0.0
+            node._const = other
+            return node
     sd = self.data
     od = other.data
     try:
@@ -53,11 +61,14 @@ def __mul__(self, other):  # mul
     node._adjoint = 0.0
     return node
 
-A float on the other side becomes a leaf in place (any other number goes
-through ``_operand``); the forward is the row's own operator, with
-``evaluate`` (the IEEE answer) where it raises; while any graph mode other
-than the default exists anywhere (``_live``), the node is made by ``_make``,
-which reads this context's mode; otherwise it is made right here.
+A number on the other side (``_operand`` turns an int or a numpy scalar into a
+float, and anything else into None) stays a number: it is kept in the node's
+``_const``, under the op ``_row2_c1`` (mul with a number as operand 1, a
+:class:`WithConstant`), so ``x * 3.0`` allocates one object, not two. The
+forward is the row's own operator, with ``evaluate`` (the IEEE answer) where it
+raises; while any graph mode other than the default exists anywhere
+(``_live``), the node is made by ``_make``, which reads this context's mode;
+otherwise it is made right here.
 """
 
 from __future__ import annotations
@@ -90,7 +101,9 @@ from tinygrad_gd.core.ops import (
 )  # fmt: skip
 
 __all__ = [
-    "BACKWARD_SOURCE", "FORWARD_SOURCE", "generate_backward", "generate_forward", "install", "run",
+    "BACKWARD_SOURCE", "FORWARD_SOURCE", "WITH_CONSTANT", "WithConstant", "flows",
+    "generate_backward", "generate_forward", "generic_step", "install", "partials_at",
+    "rule_inputs", "run",
 ]  # fmt: skip
 
 # Forwards that are Python operators are written as the operator: a * b, not mul(a, b).
@@ -152,9 +165,46 @@ POW_DOC = """``v ** 2`` uses the row x**2; ``v ** w`` with a Value w uses pow.
         (9.0, nan)
         """
 
+
+
+class WithConstant:
+    """The op of a node with a number among its operands: ``row`` at that number.
+
+    ``x * 3.0`` makes one node, not a node and a leaf for 3.0: the number is kept
+    in the node's ``_const``, its other operand in ``_a``, and its op is
+    ``WithConstant(MUL, 1)`` (the number is operand 1). A number is a constant of
+    the graph: no gradient flows to it, as in PyTorch and JAX. Readers of the
+    graph (``Value.op``, ``Value.parents``) see the row and a leaf holding the
+    number, made when first read.
+
+    >>> WithConstant(MUL, 1)
+    WithConstant(mul, position=1)
+    """
+
+    __slots__ = ("position", "row")
+
+    def __init__(self, row: Op, position: int) -> None:
+        self.row, self.position = row, position
+
+    def __repr__(self) -> str:
+        return f"WithConstant({self.row.name}, position={self.position})"
+
+
+# One per binary row and side a number can be on (`x ** 2` has power rows instead).
+WITH_CONSTANT = {
+    (op, position): WithConstant(op, position)
+    for op in OPS
+    if op.arity == 2
+    for position in (0, 1)
+}
+"""The op of a node with a number operand, keyed by (row, the number's position)."""
+
 # The rows whose backward step is written into the loop itself, most frequent first:
 # each costs the ops after it one `is` test.
-INLINED = (MUL, ADD, SUB, DIV, NEG, SIGMOID, TANH, RELU, EXP, LOG)
+INLINED: tuple[Op | WithConstant, ...] = (
+    MUL, ADD, SUB, DIV, NEG, SIGMOID, TANH, RELU, EXP, LOG,
+    WITH_CONSTANT[MUL, 1], WITH_CONSTANT[MUL, 0], WITH_CONSTANT[SUB, 1], WITH_CONSTANT[ADD, 1],
+)  # fmt: skip
 
 _INDEX = {op: i for i, op in enumerate(OPS)}
 
@@ -165,24 +215,32 @@ _STEP_FILE = "<tinygrad_gd generated step"
 """The key, in the backward's names, of the map from a row to its step function's name."""
 
 
-def _row_name(op: Op) -> str:
+def _row_name(op: Op | WithConstant) -> str:
+    if isinstance(op, WithConstant):
+        return f"_row{_INDEX[op.row]}_c{op.position}"
     return f"_row{_INDEX[op]}"
 
 
-def _comment(op: Op) -> str:
+def _comment(op: Op | WithConstant) -> str:
     # An op's name is data: it enters the text only as a plain identifier, in a comment.
-    return f"  # {op.name}" if op.name.isidentifier() else ""
+    row = op.row if isinstance(op, WithConstant) else op
+    if not row.name.isidentifier():
+        return ""
+    return f"  # {row.name}" + (" with a number" if row is not op else "")
 
 
-def _new_node(indent: str, target: str, data: str, op: str, a: str, b: str) -> list[str]:
-    """Lines making a node (a leaf if op is None) in the default mode, inline.
+def _new_node(op: str, a: str, b: str, constant: str | None = None) -> list[str]:
+    """Lines making and returning a node in the default mode, inline.
 
-    ``label`` and ``_site`` are left unset: they read "" and None until assigned.
+    ``label`` and ``_site`` are left unset: they read "" and None until assigned;
+    ``_const`` is set only where the op is a :class:`WithConstant`.
     """
-    lines = [f"{target} = _Node()", f"{target}.data = {data}", f"{target}.grad = 0.0",
-             f"{target}._op = {op}", f"{target}._a = {a}", f"{target}._b = {b}",
-             f"{target}._users = 0", f"{target}._adjoint = 0.0"]  # fmt: skip
-    return [indent + line for line in lines]
+    lines = ["node = _Node()", "node.data = data", "node.grad = 0.0", f"node._op = {op}",
+             f"node._a = {a}", f"node._b = {b}", "node._users = 0",
+             "node._adjoint = 0.0"]  # fmt: skip
+    if constant is not None:
+        lines.append(f"node._const = {constant}")
+    return lines + ["return node"]
 
 
 def _forward_lines(op: Op, operands: list[str], namespace: dict[str, Any]) -> list[str]:
@@ -193,16 +251,19 @@ def _forward_lines(op: Op, operands: list[str], namespace: dict[str, Any]) -> li
         namespace[f"{row}_forward"] = op.forward
         text = f"{row}_forward(" + ", ".join(f"{{{i}}}" for i in range(op.arity)) + ")"
     namespace[f"{row}_evaluate"] = op.evaluate
-    return ["    try:",
-            f"        data = {text.format(*operands)}",
-            "    except (ArithmeticError, ValueError):",
-            f"        data = {row}_evaluate({', '.join(operands)})"]  # fmt: skip
+    return ["try:",
+            f"    data = {text.format(*operands)}",
+            "except (ArithmeticError, ValueError):",
+            f"    data = {row}_evaluate({', '.join(operands)})"]  # fmt: skip
 
 
 def _record_lines(op: str, a: str, b: str) -> list[str]:
     """Return the node; while any non-default graph mode exists, through ``_make``."""
-    return (["    if _live:", f"        return _make({op}, {a}, {b}, data)"]
-            + _new_node("    ", "node", "data", op, a, b) + ["    return node"])  # fmt: skip
+    return ["if _live:", f"    return _make({op}, {a}, {b}, data)", *_new_node(op, a, b)]
+
+
+def _indented(indent: str, lines: list[str]) -> list[str]:
+    return [indent + line for line in lines]
 
 
 def generate_forward() -> tuple[str, dict[str, Any]]:
@@ -220,26 +281,35 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
         namespace[row] = op
         if kind == UNARY:
             src += [f"def {method}(self):{_comment(op)}", "    sd = self.data"]
-            src += _forward_lines(op, ["sd"], namespace)
-            src += _record_lines(row, "self", "None")
+            src += _indented("    ", _forward_lines(op, ["sd"], namespace))
+            src += _indented("    ", _record_lines(row, "self", "None"))
         else:
-            # A float on the other side becomes a leaf right here, without Value();
-            # anything else is the business of _operand (NotImplemented if not a number).
-            a, b = ("other", "self") if kind == REFLECTED else ("self", "other")
+            # A number on the other side stays a number, kept in the node under the
+            # row "with a number" (WithConstant); anything else is _operand's business
+            # (a Value, a number as a float, or None: NotImplemented).
+            reflected = kind == REFLECTED
+            with_number = _row_name(WITH_CONSTANT[op, 0 if reflected else 1])
+            namespace[with_number] = WITH_CONSTANT[op, 0 if reflected else 1]
+            a, b = ("other", "self") if reflected else ("self", "other")
             src += [f"def {method}(self, other):{_comment(op)}",
                     "    if type(other) is not _Node:",
-                    "        if type(other) is float:"]  # fmt: skip
-            src += _new_node("            ", "leaf", "other", "None", "None", "None")
-            src += ["            other = leaf",
-                    "        else:",
+                    "        if type(other) is not float:",
                     "            other = _operand(other)",
                     "            if other is None:",
                     "                return NotImplemented",
-                    "    sd = self.data",
-                    "    od = other.data"]  # fmt: skip
-            operands = ["od", "sd"] if kind == REFLECTED else ["sd", "od"]
-            src += _forward_lines(op, operands, namespace)
-            src += _record_lines(row, a, b)
+                    "        if type(other) is float:",
+                    "            sd = self.data"]  # fmt: skip
+            numbers = ["other", "sd"] if reflected else ["sd", "other"]
+            src += _indented("            ", _forward_lines(op, numbers, namespace))
+            src += _indented("            ", [
+                "if _live:",
+                f"    return _make({with_number}, self, None, data, other)",
+                *_new_node(with_number, "self", "None", constant="other"),
+            ])  # fmt: skip
+            src += ["    sd = self.data", "    od = other.data"]
+            operands = ["od", "sd"] if reflected else ["sd", "od"]
+            src += _indented("    ", _forward_lines(op, operands, namespace))
+            src += _indented("    ", _record_lines(row, a, b))
         src.append("")
     # v ** n: the row x**n for the number n, looked up directly; v ** w: the row pow.
     src += ["def __pow__(self, exponent):",
@@ -258,7 +328,7 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
             "        data = row.forward(sd)",
             "    except (ArithmeticError, ValueError):",
             "        data = row.evaluate(sd)"]  # fmt: skip
-    src += _record_lines("row", "self", "None")
+    src += _indented("    ", _record_lines("row", "self", "None"))
     return "\n".join(src) + "\n", namespace
 
 
@@ -339,36 +409,109 @@ def _source(x: Any) -> _Source:
     raise TypeError(f"a printed rule can hold only finite numbers, got {x!r}")
 
 
-def _step_lines(op: Op, indent: str, namespace: dict[str, Any]) -> list[str] | None:
+# -- the generic paths: any node, read in full -----------------------------------------
+
+
+def rule_inputs(node: Any, read: Callable[[Any], Any] = operator.attrgetter("data")) -> list[Any]:
+    """What a rule reads at a node: its operands, then the node, each ``read`` (as
+    numbers by default); a number operand is itself, at its position.
+
+    >>> from tinygrad_gd import Value
+    >>> rule_inputs(3 - Value(1.0))
+    [3.0, 1.0, 2.0]
+    """
+    op, a, b = node._op, node._a, node._b
+    if type(op) is WithConstant:
+        if op.position == 0:
+            return [node._const, read(a), read(node)]
+        return [read(a), node._const, read(node)]
+    return [read(x) for x in (a, b, node) if x is not None]
+
+
+def partials_at(node: Any) -> tuple[float, ...]:
+    """The local partials at a node's numbers, in operand order: its rule, IEEE at
+    domain edges.
+
+    >>> from tinygrad_gd import Value
+    >>> partials_at(Value(2.0) * 3.0)
+    (3.0, 2.0)
+    """
+    op = node._op
+    row = op.row if type(op) is WithConstant else op
+    return row.partials_at(*rule_inputs(node))
+
+
+def flows(node: Any, partials: tuple[Any, ...]) -> list[tuple[Any, Any]]:
+    """The operands that take a flow from ``node``, each with its local partial: every
+    operand but a number (``partials`` are in operand order, numbers included).
+
+    >>> from tinygrad_gd import Value
+    >>> x = Value(2.0)
+    >>> flows(3.0 * x, (2.0, 3.0)) == [(x, 3.0)]
+    True
+    """
+    op, a, b = node._op, node._a, node._b
+    with_constant = type(op) is WithConstant
+    arity = 2 if with_constant or b is not None else 1
+    if len(partials) != arity:
+        name = op.row.name if with_constant else op.name
+        raise ValueError(f"the rule of {name} gave {len(partials)} partials for {arity} operands")
+    if with_constant:
+        return [(a, partials[1 - op.position])]
+    return [(a, partials[0])] if b is None else [(a, partials[0]), (b, partials[1])]
+
+
+def generic_step(node: Any, adjoint: Any) -> None:
+    """The float backward step of any op: one made outside the table, or one whose
+    rule cannot be printed."""
+    for operand, partial in flows(node, partials_at(node)):
+        operand._adjoint += partial * adjoint
+
+
+def _step_lines(
+    op: Op | WithConstant, indent: str, namespace: dict[str, Any]
+) -> list[str] | None:
     """Lines adding the flows from ``node`` (adjoint ``g``) into ``a`` (and ``b``) on
-    floats, or None where the row's rule cannot be printed."""
-    names = ["ad", "bd", "out"] if op.arity == 2 else ["ad", "out"]
+    floats, or None where the row's rule cannot be printed.
+
+    A node's operands are ``a`` and ``b`` in order, except under a
+    :class:`WithConstant`: there ``a`` is the one operand that is a node, the
+    number (``cd``) is at its position, and only ``a`` takes a flow.
+    """
+    if isinstance(op, WithConstant):
+        row, names = op.row, ["cd", "ad", "out"] if op.position == 0 else ["ad", "cd", "out"]
+        targets = {"a": 1 - op.position}  # the node operand and its partial's index
+    else:
+        row, names = op, ["ad", "bd", "out"] if op.arity == 2 else ["ad", "out"]
+        targets = {"a": 0, "b": 1} if op.arity == 2 else {"a": 0}
     _CALLED.clear()
     try:
-        partials = op.partials(*(_Source(n, frozenset([n])) for n in names))
+        partials = row.partials(*(_Source(n, frozenset([n])) for n in names))
         printed = [_source(p) for p in partials]
     except (TypeError, KeyError):
         return None
-    if len(printed) != op.arity:
+    if len(printed) != row.arity:
         return None
+    printed = [printed[i] for i in targets.values()]
     used = frozenset().union(*(p.names for p in printed))
     namespace.update((name, _CALLED[name]) for name in used if name in _CALLED)
-    loads = {"ad": "ad = a.data", "bd": "bd = b.data", "out": "out = node.data"}
-    lines = ["b = node._b"] if op.arity == 2 else []
+    loads = {"ad": "ad = a.data", "bd": "bd = b.data", "cd": "cd = node._const",
+             "out": "out = node.data"}  # fmt: skip
+    lines = ["b = node._b"] if "b" in targets else []
     lines += [load for name, load in loads.items() if name in used]
     texts = [p.text for p in printed]
     # Only a division or a forward can raise on floats (+ - * overflow to inf). Where
     # one does, at a domain edge, the rule called on numbers gives the IEEE answer.
     if any("/" in p.text or any(n.endswith("_forward") for n in p.names) for p in printed):
         lines.append("try:")
-        lines += [f"    p{i} = {text}" for i, text in enumerate(texts)]
+        lines += [f"    p{i} = {text}" for i, text in zip(targets.values(), texts, strict=True)]
         lines.append("except (ArithmeticError, ValueError):")
-        targets = ", ".join(f"p{i}" for i in range(op.arity))
-        lines.append(f"    {targets if op.arity > 1 else targets + ','} = _partials_at(node)")
-        texts = [f"p{i}" for i in range(op.arity)]
+        every = ", ".join(f"p{i}" for i in range(row.arity))
+        lines.append(f"    {every if row.arity > 1 else every + ','} = _partials_at(node)")
+        texts = [f"p{i}" for i in targets.values()]
     # 1.0 * g is g, bit for bit: the flow of a partial 1 is the adjoint itself.
     lines += [f"{target}._adjoint += " + ("g" if text == "(1.0)" else f"{text} * g")
-              for target, text in zip("ab"[: op.arity], texts, strict=True)]  # fmt: skip
+              for target, text in zip(targets, texts, strict=True)]  # fmt: skip
     return [indent + line for line in lines]
 
 
@@ -377,19 +520,20 @@ def generate_backward() -> tuple[str, dict[str, Any]]:
 
     The rows in :data:`INLINED` are written into the loop; every other fixed row gets
     a step function of its own here; a power row gets one when first met
-    (``_step_of``); an op made outside the table calls its rule (``_generic_step``).
+    (``_step_of``); an op made outside the table calls its rule (:func:`generic_step`).
 
     >>> source, names = generate_backward()
     >>> "a._adjoint += (out * ((1.0) - out)) * g" in source  # sigmoid: out·(1 - out)
     True
     """
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"_partials_at": partials_at}
     src: list[str] = []
-    steps: dict[Op, str] = {}
-    for op in OPS:
+    steps: dict[Op | WithConstant, str] = {}
+    every: list[Op | WithConstant] = [*OPS, *WITH_CONSTANT.values()]
+    for op in every:
         body = None if op in INLINED else _step_lines(op, "    ", namespace)
         if body is not None:
-            name = f"_step{_INDEX[op]}"
+            name = "_step" + _row_name(op).removeprefix("_row")
             src += [f"def {name}(node, g):{_comment(op)}", "    a = node._a", *body, ""]
             steps[op] = name
     src += ["def propagate(order):",
@@ -469,10 +613,10 @@ def install(
                 del linecache.cache[name]
             steps.clear()
             steps.update(fixed)
-        namespace = {"_partials_at": names["_partials_at"]}
+        namespace: dict[str, Any] = {"_partials_at": partials_at}
         body = _step_lines(op, "    ", namespace) if is_row(op) else None
         if body is None:
-            step: Callable[[Any, Any], None] = names["_generic_step"]
+            step: Callable[[Any, Any], None] = generic_step
         else:
             source = "\n".join([f"def step(node, g):{_comment(op)}", "    a = node._a", *body])
             step = run(source + "\n", namespace, f"{_STEP_FILE} {id(op):x}>")["step"]

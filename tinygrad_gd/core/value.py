@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinygrad_gd.core import hotpaths
 from tinygrad_gd.core.escape import check_float
+from tinygrad_gd.core.hotpaths import WITH_CONSTANT, WithConstant, flows, partials_at, rule_inputs
 from tinygrad_gd.core.modes import GraphMode, current_mode, graph_mode, live_modes
 from tinygrad_gd.core.ops import Op, cached_power_row, is_number, power
 
@@ -69,18 +70,22 @@ class Value:
     # Parents sit in two slots rather than a tuple: one object per node keeps the
     # garbage collector's work, and the memory, per node low. Every Value, leaf or
     # node, is of this one class, so attribute look-ups stay monomorphic. A node made
-    # by an op leaves ``_label`` and ``_site`` unset: one store less each.
-    __slots__ = ("data", "grad", "_label", "_op", "_a", "_b", "_users", "_adjoint", "_site")
+    # by an op leaves ``_label`` and ``_site`` unset: one store less each. A number
+    # operand is kept in ``_const``, not made a leaf (see hotpaths.WithConstant).
+    __slots__ = (
+        "data", "grad", "_label", "_op", "_a", "_b", "_users", "_adjoint", "_site", "_const",
+    )  # fmt: skip
 
     data: float
     grad: float  # d root / d self, summed over backward() calls
     _label: str
-    _op: Op | None
+    _op: Op | WithConstant | None
     _a: Value | None
     _b: Value | None
     _users: int  # only during a graph walk: how many users are still pending
     _adjoint: Any  # d root / d self during a backward pass; 0.0 outside one
     _site: tuple[str, int]  # under detect_anomaly: the user's line that made the node
+    _const: float  # under a WithConstant op: the number operand
 
     def __init__(self, data: float, label: str = "") -> None:
         if not isinstance(label, str):
@@ -119,28 +124,42 @@ class Value:
         >>> Value.apply(MUL, Value(2.0), 3.0)
         Value(data=6.0, grad=0.0)
         """
-        return _record(op, *map(_as_value, operands))
+        return _record(op, *map(_as_operand, operands))
 
     # -- the graph, read-only -------------------------------------------------
 
     @property
     def op(self) -> Op | None:
-        """The rule-table op that made this node; None for a leaf."""
-        return self._op
+        """The rule-table op that made this node; None for a leaf.
+
+        >>> (Value(2.0) * 3).op.name
+        'mul'
+        """
+        op = self._op
+        return op.row if isinstance(op, WithConstant) else op
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The operands this node was made from, in order, duplicates kept.
 
+        A number operand is a leaf holding it, made when first read (the same
+        leaf after): a constant, which backward gives no gradient.
+
         >>> x = Value(2.0)
-        >>> len((x * x).parents)
-        2
+        >>> len((x * x).parents), [p.data for p in (3 * x).parents]
+        (2, [3.0, 2.0])
         """
-        if self._a is None:
+        a, b = self._a, self._b
+        if a is None:
             return ()
-        if self._b is None:
-            return (self._a,)
-        return (self._a, self._b)
+        op = self._op
+        if type(op) is WithConstant:
+            if b is None:
+                b = _constant_leaf(self)
+            return (b, a) if op.position == 0 else (a, b)
+        if b is None:
+            return (a,)
+        return (a, b)
 
     # -- arithmetic and functions: generated, see _install_generated_methods ---------
     # a + b with a number on either side; anything else is NotImplemented, so that
@@ -299,17 +318,45 @@ def float_leaf(data: float) -> Value:
     return leaf
 
 
-def _record(op: Op, a: Value, b: Value | None = None) -> Value:
-    """Compute op's forward and the node that made it (the generic path)."""
+def _constant_leaf(node: Value) -> Value:
+    """The leaf holding the number of a node under a WithConstant, made once: it sits
+    in ``_b``, where walks find it (and, since the step of a WithConstant op adds
+    nothing to ``_b``, no gradient). Made within a walk's turn, so that a walk in
+    another thread never finds a leaf it did not count."""
+    with _walking:
+        if node._b is None:
+            node._b = float_leaf(node._const)
+        return node._b
+
+
+def _record(op: Op, *operands: Value | float) -> Value:
+    """Compute op's forward and the node that made it (the generic path).
+
+    A number beside a Value, given to a row of the table, is kept in the node
+    (a WithConstant), as the operators keep it; otherwise numbers become leaves.
+    """
+    numbers = [x.data if isinstance(x, Value) else x for x in operands]
     try:
-        data = op.forward(a.data) if b is None else op.forward(a.data, b.data)
+        data = op.forward(*numbers)
     except (ArithmeticError, ValueError):
-        data = op.evaluate(a.data) if b is None else op.evaluate(a.data, b.data)
-    return _make(op, a, b, data)
+        data = op.evaluate(*numbers)
+    numeric = [type(x) is float for x in operands]
+    if numeric in ([True, False], [False, True]):
+        position = numeric.index(True)
+        constant = WITH_CONSTANT.get((op, position))
+        if constant is not None:
+            value = operands[1 - position]
+            assert isinstance(value, Value)
+            return _make(constant, value, None, data, numbers[position])
+    values = [x if isinstance(x, Value) else float_leaf(x) for x in operands]
+    return _make(op, values[0], values[1] if len(values) == 2 else None, data)
 
 
-def _make(op: Op, a: Value, b: Value | None, data: float) -> Value:
-    """The node for a computed forward, in whatever graph mode this context is in."""
+def _make(
+    op: Op | WithConstant, a: Value, b: Value | None, data: float, constant: float = 0.0
+) -> Value:
+    """The node for a computed forward, in whatever graph mode this context is in;
+    ``constant`` is the number operand under a WithConstant op."""
     node: Value = _Node()
     node.data = data
     node.grad = 0.0
@@ -318,6 +365,8 @@ def _make(op: Op, a: Value, b: Value | None, data: float) -> Value:
     node._b = b
     node._users = 0
     node._adjoint = 0.0
+    if type(op) is WithConstant:
+        node._const = constant
     if live_modes:  # some non-default mode exists somewhere: read this context's
         mode = current_mode()
         if mode.detect_anomaly:
@@ -346,10 +395,11 @@ def _user_site() -> tuple[str, int]:
 
 
 def _describe(node: Value) -> str:
-    if node._op is None:
+    op = node.op
+    if op is None:
         return f"the leaf {node.label or ''}{' ' if node.label else ''}= {node.data!r}"
-    operands = ", ".join(repr(p.data) for p in node.parents)
-    return f"{node._op.name}({operands})"
+    operands = ", ".join(map(repr, rule_inputs(node)[:-1]))
+    return f"{op.name}({operands})"
 
 
 def _where(node: Value) -> str:
@@ -376,12 +426,12 @@ def _real(x: object) -> float:
         ) from None
 
 
-def _operand(x: object) -> Value | None:
-    """An operand met in arithmetic as a Value: itself, a leaf for a number, or None."""
+def _operand(x: object) -> Value | float | None:
+    """An operand met in arithmetic: a Value as itself, a number as a float, else None."""
     if isinstance(x, Value):
         return x
     if is_number(x):
-        return float_leaf(_real(x))
+        return _real(x)
     return None
 
 
@@ -390,11 +440,11 @@ def _power_of(exponent: object) -> Op | None:
     return power(_real(exponent)) if is_number(exponent) else None
 
 
-def _as_value(x: object) -> Value:
-    node = _operand(x)
-    if node is None:
+def _as_operand(x: object) -> Value | float:
+    operand = _operand(x)
+    if operand is None:
         raise TypeError(f"an op needs Values or real numbers, got {type(x).__name__}: {x!r}")
-    return node
+    return operand
 
 
 def _data(x: Value | float) -> float:
@@ -416,11 +466,19 @@ def reverse_topological_order(root: Value) -> list[Value]:
     nodes (a slot that is 0 between walks), which spares a set of visited
     nodes and a sort.
 
+    A number operand is in the order as the leaf ``parents`` shows for it.
+
     >>> x = Value(1.0, label="x")
     >>> [n.label or n.op.name for n in reverse_topological_order(x.exp() * x)]
     ['mul', 'exp', 'x']
     """
     with _walking:
+        order = _kahn_order(root)
+        unread = [n for n in order if n._b is None and type(n._op) is WithConstant]
+        if not unread:
+            return order
+        for node in unread:
+            _constant_leaf(node)
         return _kahn_order(root)
 
 
@@ -572,35 +630,22 @@ def float_gradients(root: Value, targets: list[Value]) -> list[float]:
             _rest(order)
 
 
-def _partials_at(node: Value) -> tuple[float, ...]:
-    """The local partials at a node's numbers: its rule, IEEE at domain edges."""
-    assert node._op is not None
-    return node._op.partials_at(*_numbers(node))
-
-
-def _generic_step(node: Value, adjoint: Any) -> None:
-    """The float backward step of any op (one made outside the table, a power row)."""
-    partials, a, b = _partials_at(node), node._a, node._b
-    assert a is not None
-    a._adjoint += partials[0] * adjoint
-    if b is not None:
-        b._adjoint += partials[1] * adjoint
+def _itself(node: Value) -> Value:
+    return node
 
 
 def _propagate_nodes(order: list[Value]) -> None:
     for node in order:
-        op = node._op
+        op = node.op
         if op is None:
             continue
-        a, b, adjoint = node._a, node._b, node._adjoint
-        partials = op.partials(a, node) if b is None else op.partials(a, b, node)
-        # A unary node has b = None and one partial: zip stops after it.
-        for parent, partial in zip((a, b), partials, strict=False):
+        adjoint = node._adjoint
+        # The rule applied to the nodes (and numbers): partials with graphs of their own.
+        for operand, partial in flows(node, op.partials(*rule_inputs(node, read=_itself))):
             flow = adjoint if partial == 1.0 else partial * adjoint  # x1 adds no node
-            assert parent is not None
-            total = parent._adjoint
+            total = operand._adjoint
             # 0.0 + flow would add a node: the first flow is the adjoint itself.
-            parent._adjoint = flow if type(total) is float and total == 0.0 else total + flow
+            operand._adjoint = flow if type(total) is float and total == 0.0 else total + flow
 
 
 def _check_gradients(order: list[Value]) -> None:
@@ -621,7 +666,7 @@ def _check_gradients(order: list[Value]) -> None:
             )
         if op is None:
             continue
-        for operand, partial in zip(user.parents, op.partials_at(*_numbers(user)), strict=True):
+        for operand, partial in flows(user, partials_at(user)):
             if not math.isfinite(partial * adjoint):
                 raise AnomalyError(
                     f"backward through {_describe(user)}: the gradient for operand "
@@ -630,18 +675,12 @@ def _check_gradients(order: list[Value]) -> None:
                 )
 
 
-def _numbers(node: Value) -> list[float]:
-    """What a rule reads at a node, as numbers: its operands' data, then its own."""
-    return [x.data for x in (node._a, node._b, node) if x is not None]
-
-
 # -- the generated hot paths ------------------------------------------------------
 
 # What the generated text may name besides its own rows and forwards: this module's.
 _GENERATED_GLOBALS = {
     "Value": Value, "_Node": _Node, "_live": live_modes, "_make": _make, "_operand": _operand,
     "_power_rows_get": cached_power_row, "_power_of": _power_of,
-    "_partials_at": _partials_at, "_generic_step": _generic_step,
 }  # fmt: skip
 
 # The generated methods' docstrings are examples too: doctest finds them here.

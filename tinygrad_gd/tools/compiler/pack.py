@@ -257,6 +257,13 @@ def _topological_order(outputs: list[Value]) -> list[Value]:
     return order
 
 
+def _parts(node: Value) -> tuple[Op | None, Value | None, Value | None]:
+    """A node's op and its operands in order (None where it has fewer), as read by
+    every reader of the graph: a number operand as a leaf."""
+    parents = node.parents
+    return node.op, parents[0] if parents else None, parents[1] if len(parents) == 2 else None
+
+
 def _width(operands: Sequence[Any]) -> int:
     """How many lanes operands broadcast to (a one-lane Vec or a number spans all)."""
     widths = [1]
@@ -347,7 +354,7 @@ class _Packer:
         inputs = {leaf for argument in self.arguments for leaf in argument}
         rows: set[Op] = set()  # ops already checked
         for node in self.order:
-            a, b, op = node._a, node._b, node._op
+            op, a, b = _parts(node)
             if a is None:
                 parameter = node in self.param_index
                 kind[node] = SAMPLE if node in inputs else PARAMETER if parameter else CONSTANT
@@ -376,7 +383,7 @@ class _Packer:
 
     def flatten_sums(self) -> None:
         kind, users, user = self.kind, self.users, self.user
-        summing = {n for n in self.order if n._op in (ADD, SUB) and kind[n] != CONSTANT}
+        summing = {n for n in self.order if n.op in (ADD, SUB) and kind[n] != CONSTANT}
         # A single-use addition feeding another is part of that one's sum.
         interior = {n for n in summing if users.get(n) == 1 and user.get(n) in summing}
         self.absorbed |= interior
@@ -393,7 +400,7 @@ class _Packer:
         stack, constant = [(root, 1.0)], 0.0
         while stack:
             node, scale = stack.pop()
-            op, a, b = node._op, node._a, node._b
+            op, a, b = _parts(node)
             if kind[node] == CONSTANT:
                 constant += scale * node.data
             elif op in (ADD, SUB) and (node is root or node in interior):
@@ -432,9 +439,9 @@ class _Packer:
 
     def _weighted(self, term: Value) -> tuple[int, Value] | None:
         """``parameter · x`` (x not a parameter) used once: (the parameter's index, x)."""
-        if term._op is not MUL or self.users.get(term) != 1:
+        op, a, b = _parts(term)
+        if op is not MUL or self.users.get(term) != 1:
             return None
-        a, b = term._a, term._b
         assert a is not None and b is not None
         if a in self.param_index and b not in self.param_index:
             return self.param_index[a], b
@@ -454,7 +461,7 @@ class _Packer:
         buckets: dict[int, list[Value]] = defaultdict(list)
         kind, absorbed, sums = self.kind, self.absorbed, self.sums
         for node in self.order:
-            a, b = node._a, node._b
+            _, a, b = _parts(node)
             if a is None or kind[node] == CONSTANT:
                 level[node] = 0
             elif node in absorbed:
@@ -478,7 +485,7 @@ class _Packer:
     def signature(self, node: Value) -> Any:
         """Equal for nodes that one array op computes together."""
         if node not in self.sums:
-            return ("op", node._op, tuple(self.source(p) for p in node.parents))
+            return ("op", node.op, tuple(self.source(p) for p in node.parents))
         weighted, plain, _ = self.sums[node]
         # The same operands weighted (a layer's inputs), plain terms from the same Vecs.
         operands = frozenset(x for _, x in weighted)
@@ -549,8 +556,8 @@ class _Packer:
             self.operand([m.parents[i] for m in members]) for i in range(len(first.parents))
         ]
         per_sample = any(isinstance(a, Vec) and a.per_sample for a in arguments)
-        assert first._op is not None
-        vec = Elementwise(_width(arguments), per_sample, op=first._op, arguments=arguments)
+        assert first.op is not None
+        vec = Elementwise(_width(arguments), per_sample, op=first.op, arguments=arguments)
         self.place(members, self.emit(vec))
 
     def pack_sum(self, members: list[Value]) -> None:
