@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from tinygrad_gd import Value, detect_anomaly, gradients, value_and_grad
-from tinygrad_gd.core import hotpaths, ops
+from tinygrad_gd.core import ops, walks
+from tinygrad_gd.core import value as engine
 from tinygrad_gd.core.ops import MUL, Op, is_row, power
 from tinygrad_gd.core.value import reverse_topological_order
 
@@ -79,6 +80,37 @@ def test_an_interrupt_while_the_grads_are_summed_leaves_no_trace() -> None:
     assert (y.grad, a.grad, b.grad) == (0.0, 0.0, 0.5)
     assert walk_state(y) == [(0, 0.0)] * 4
     assert another_thread_can_backpropagate()
+
+
+def test_an_interrupt_while_the_totals_are_stored_still_stores_them_all() -> None:
+    # Python takes an interrupt only between whole nodes of the store loop; an
+    # iterator interrupted at its third node stands for Ctrl-C there.
+    xs = [Value(float(i)) for i in range(1, 6)]
+    y = sum(x * x for x in xs)
+    assert isinstance(y, Value)
+
+    class Interrupted:
+        def __init__(self, nodes: list[Value]) -> None:
+            self.nodes, self.taken, self.raised = nodes, 0, False
+
+        def __iter__(self) -> Interrupted:
+            return self
+
+        def __next__(self) -> Value:
+            if self.taken == 2 and not self.raised:
+                self.raised = True
+                raise KeyboardInterrupt
+            if self.taken == len(self.nodes):
+                raise StopIteration
+            self.taken += 1
+            return self.nodes[self.taken - 1]
+
+    with engine._walking:
+        reached = engine._walks.backward(y)
+        with pytest.raises(KeyboardInterrupt):
+            engine._store_totals(Interrupted(reached))  # type: ignore[arg-type]
+    assert [x.grad for x in xs] == [2.0 * x.data for x in xs]  # d(sum x²)/dx = 2x
+    assert set(walk_state(y)) == {(0, 0.0)}
 
 
 @pytest.mark.parametrize(
@@ -173,7 +205,7 @@ def test_a_new_exponent_every_step_keeps_the_power_rows_bounded() -> None:
         tracemalloc.stop()
     assert len(ops._POWER_ROWS) <= ops.POWER_ROWS_KEPT
     # A generated backward step holds its row until STEPS_KEPT others come.
-    assert len(ops._LIVE_POWER_ROWS) <= ops.POWER_ROWS_KEPT + hotpaths.STEPS_KEPT
+    assert len(ops._LIVE_POWER_ROWS) <= ops.POWER_ROWS_KEPT + walks.STEPS_KEPT
     assert grown < 500_000  # a row is ~2 kB: 10,000 more rows would be ~20 MB
 
 

@@ -512,7 +512,7 @@ def test_every_real_number_type_combines_with_a_value() -> None:
 
 def test_a_walk_that_fails_halfway_leaves_the_graph_ready_for_the_next() -> None:
     x = Value(2.0)
-    y = x * 3.0
+    y = x * Value(3.0)
     z = y + 1.0
     operand = y._b
     y._b = object()  # type: ignore[assignment]  # a broken node stops the walk halfway

@@ -74,7 +74,6 @@ otherwise it is made right here.
 from __future__ import annotations
 
 import linecache
-import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -97,17 +96,15 @@ from tinygrad_gd.core.ops import (
     SUB,
     TANH,
     Op,
-    is_row,
 )  # fmt: skip
 
 __all__ = [
-    "BACKWARD_SOURCE", "FORWARD_SOURCE", "WITH_CONSTANT", "WithConstant", "flows",
-    "generate_backward", "generate_forward", "generic_step", "install", "partials_at",
-    "rule_inputs", "run",
+    "FORWARD_SOURCE", "METHODS", "OPERATOR_TEXT", "WITH_CONSTANT", "WithConstant", "comment",
+    "generate_forward", "install", "row_name", "run",
 ]  # fmt: skip
 
 # Forwards that are Python operators are written as the operator: a * b, not mul(a, b).
-_OPERATOR_TEXT: dict[Callable[..., Any], str] = {
+OPERATOR_TEXT: dict[Callable[..., Any], str] = {
     operator.add: "{0} + {1}", operator.sub: "{0} - {1}", operator.mul: "{0} * {1}",
     operator.truediv: "{0} / {1}", operator.neg: "-{0}",
 }  # fmt: skip
@@ -199,30 +196,28 @@ WITH_CONSTANT = {
 }
 """The op of a node with a number operand, keyed by (row, the number's position)."""
 
-# The rows whose backward step is written into the loop itself, most frequent first:
-# each costs the ops after it one `is` test.
-INLINED: tuple[Op | WithConstant, ...] = (
-    MUL, ADD, SUB, DIV, NEG, SIGMOID, TANH, RELU, EXP, LOG,
-    WITH_CONSTANT[MUL, 1], WITH_CONSTANT[MUL, 0], WITH_CONSTANT[SUB, 1], WITH_CONSTANT[ADD, 1],
-)  # fmt: skip
-
 _INDEX = {op: i for i, op in enumerate(OPS)}
 
-STEP_NAMES = "_step_names"
-STEPS_KEPT = 256
-"""How many steps of power rows (and other ops) the backward keeps, beyond the fixed rows'."""
-_STEP_FILE = "<tinygrad_gd generated step"
-"""The key, in the backward's names, of the map from a row to its step function's name."""
 
+def row_name(op: Op | WithConstant) -> str:
+    """The name of a fixed row, or of one with a number, in generated text: ``_row2``,
+    ``_row2_c1``; never its name, which is data.
 
-def _row_name(op: Op | WithConstant) -> str:
+    >>> row_name(MUL), row_name(WITH_CONSTANT[MUL, 1])
+    ('_row2', '_row2_c1')
+    """
     if isinstance(op, WithConstant):
         return f"_row{_INDEX[op.row]}_c{op.position}"
     return f"_row{_INDEX[op]}"
 
 
-def _comment(op: Op | WithConstant) -> str:
-    # An op's name is data: it enters the text only as a plain identifier, in a comment.
+def comment(op: Op | WithConstant) -> str:
+    """A comment naming the op in generated text, where its name is a plain identifier
+    (an op's name is data: it enters the text only there).
+
+    >>> comment(WITH_CONSTANT[MUL, 1])
+    '  # mul with a number'
+    """
     row = op.row if isinstance(op, WithConstant) else op
     if not row.name.isidentifier():
         return ""
@@ -245,8 +240,8 @@ def _new_node(op: str, a: str, b: str, constant: str | None = None) -> list[str]
 
 def _forward_lines(op: Op, operands: list[str], namespace: dict[str, Any]) -> list[str]:
     """``data = forward(operands)``; ``op.evaluate`` (the IEEE result) where it raises."""
-    row = _row_name(op)
-    text = _OPERATOR_TEXT.get(op.forward)
+    row = row_name(op)
+    text = OPERATOR_TEXT.get(op.forward)
     if text is None:
         namespace[f"{row}_forward"] = op.forward
         text = f"{row}_forward(" + ", ".join(f"{{{i}}}" for i in range(op.arity)) + ")"
@@ -277,10 +272,10 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
     src: list[str] = []
     for method, op, kind, _ in METHODS:
         assert method.isidentifier()
-        row = _row_name(op)
+        row = row_name(op)
         namespace[row] = op
         if kind == UNARY:
-            src += [f"def {method}(self):{_comment(op)}", "    sd = self.data"]
+            src += [f"def {method}(self):{comment(op)}", "    sd = self.data"]
             src += _indented("    ", _forward_lines(op, ["sd"], namespace))
             src += _indented("    ", _record_lines(row, "self", "None"))
         else:
@@ -288,10 +283,10 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
             # row "with a number" (WithConstant); anything else is _operand's business
             # (a Value, a number as a float, or None: NotImplemented).
             reflected = kind == REFLECTED
-            with_number = _row_name(WITH_CONSTANT[op, 0 if reflected else 1])
+            with_number = row_name(WITH_CONSTANT[op, 0 if reflected else 1])
             namespace[with_number] = WITH_CONSTANT[op, 0 if reflected else 1]
             a, b = ("other", "self") if reflected else ("self", "other")
-            src += [f"def {method}(self, other):{_comment(op)}",
+            src += [f"def {method}(self, other):{comment(op)}",
                     "    if type(other) is not _Node:",
                     "        if type(other) is not float:",
                     "            other = _operand(other)",
@@ -332,237 +327,8 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
     return "\n".join(src) + "\n", namespace
 
 
-class _Source:
-    """Python source text of a float expression, printed by applying a rule to it.
-
-    Every operation is parenthesized, so the printed code evaluates exactly the
-    operations, in exactly the order, that the rule evaluates on floats.
-    """
-
-    __slots__ = ("names", "text")
-
-    def __init__(self, text: str, names: frozenset[str]) -> None:
-        self.text, self.names = text, names
-
-    @classmethod
-    def apply(cls, op: Op, *operands: Any) -> _Source:
-        """The hook ``Op.__call__`` uses: print ``op`` applied to the operands."""
-        parts = [_source(x) for x in operands]
-        texts = [p.text for p in parts]
-        names = frozenset().union(*(p.names for p in parts))
-        text = _OPERATOR_TEXT.get(op.forward)
-        if text is not None:
-            return cls("(" + text.format(*texts) + ")", names)
-        forward = _forward_name(op)
-        return cls(f"{forward}({', '.join(texts)})", names | {forward})
-
-    def __add__(self, other: Any) -> _Source:
-        return _Source.apply(ADD, self, other)
-
-    def __radd__(self, other: Any) -> _Source:
-        return _Source.apply(ADD, other, self)
-
-    def __sub__(self, other: Any) -> _Source:
-        return _Source.apply(SUB, self, other)
-
-    def __rsub__(self, other: Any) -> _Source:
-        return _Source.apply(SUB, other, self)
-
-    def __mul__(self, other: Any) -> _Source:
-        return _Source.apply(MUL, self, other)
-
-    def __rmul__(self, other: Any) -> _Source:
-        return _Source.apply(MUL, other, self)
-
-    def __truediv__(self, other: Any) -> _Source:
-        return _Source.apply(DIV, self, other)
-
-    def __rtruediv__(self, other: Any) -> _Source:
-        return _Source.apply(DIV, other, self)
-
-    def __neg__(self) -> _Source:
-        return _Source.apply(NEG, self)
-
-    def __bool__(self) -> bool:  # a rule that branches on a value cannot be printed
-        raise TypeError("a printed rule cannot branch on a value")
-
-
-# The forwards a rule being printed calls, by the name its text gives them.
-_CALLED: dict[str, Callable[..., Any]] = {}
-
-
-def _forward_name(op: Op) -> str:
-    """The name of a row's forward in printed text; KeyError for an op outside the
-    table, whose rule is not printed (it may read state that changes later)."""
-    if not is_row(op):
-        raise KeyError(op.name)
-    name = f"{_row_name(op)}_forward" if op in _INDEX else f"_power{id(op):x}_forward"
-    _CALLED[name] = op.forward
-    return name
-
-
-def _source(x: Any) -> _Source:
-    if isinstance(x, _Source):
-        return x
-    if type(x) in (int, float) and math.isfinite(x):
-        return _Source(f"({float(x)!r})", frozenset())
-    raise TypeError(f"a printed rule can hold only finite numbers, got {x!r}")
-
-
-# -- the generic paths: any node, read in full -----------------------------------------
-
-
-def rule_inputs(node: Any, read: Callable[[Any], Any] = operator.attrgetter("data")) -> list[Any]:
-    """What a rule reads at a node: its operands, then the node, each ``read`` (as
-    numbers by default); a number operand is itself, at its position.
-
-    >>> from tinygrad_gd import Value
-    >>> rule_inputs(3 - Value(1.0))
-    [3.0, 1.0, 2.0]
-    """
-    op, a, b = node._op, node._a, node._b
-    if type(op) is WithConstant:
-        if op.position == 0:
-            return [node._const, read(a), read(node)]
-        return [read(a), node._const, read(node)]
-    return [read(x) for x in (a, b, node) if x is not None]
-
-
-def partials_at(node: Any) -> tuple[float, ...]:
-    """The local partials at a node's numbers, in operand order: its rule, IEEE at
-    domain edges.
-
-    >>> from tinygrad_gd import Value
-    >>> partials_at(Value(2.0) * 3.0)
-    (3.0, 2.0)
-    """
-    op = node._op
-    row = op.row if type(op) is WithConstant else op
-    return row.partials_at(*rule_inputs(node))
-
-
-def flows(node: Any, partials: tuple[Any, ...]) -> list[tuple[Any, Any]]:
-    """The operands that take a flow from ``node``, each with its local partial: every
-    operand but a number (``partials`` are in operand order, numbers included).
-
-    >>> from tinygrad_gd import Value
-    >>> x = Value(2.0)
-    >>> flows(3.0 * x, (2.0, 3.0)) == [(x, 3.0)]
-    True
-    """
-    op, a, b = node._op, node._a, node._b
-    with_constant = type(op) is WithConstant
-    arity = 2 if with_constant or b is not None else 1
-    if len(partials) != arity:
-        name = op.row.name if with_constant else op.name
-        raise ValueError(f"the rule of {name} gave {len(partials)} partials for {arity} operands")
-    if with_constant:
-        return [(a, partials[1 - op.position])]
-    return [(a, partials[0])] if b is None else [(a, partials[0]), (b, partials[1])]
-
-
-def generic_step(node: Any, adjoint: Any) -> None:
-    """The float backward step of any op: one made outside the table, or one whose
-    rule cannot be printed."""
-    for operand, partial in flows(node, partials_at(node)):
-        operand._adjoint += partial * adjoint
-
-
-def _step_lines(
-    op: Op | WithConstant, indent: str, namespace: dict[str, Any]
-) -> list[str] | None:
-    """Lines adding the flows from ``node`` (adjoint ``g``) into ``a`` (and ``b``) on
-    floats, or None where the row's rule cannot be printed.
-
-    A node's operands are ``a`` and ``b`` in order, except under a
-    :class:`WithConstant`: there ``a`` is the one operand that is a node, the
-    number (``cd``) is at its position, and only ``a`` takes a flow.
-    """
-    if isinstance(op, WithConstant):
-        row, names = op.row, ["cd", "ad", "out"] if op.position == 0 else ["ad", "cd", "out"]
-        targets = {"a": 1 - op.position}  # the node operand and its partial's index
-    else:
-        row, names = op, ["ad", "bd", "out"] if op.arity == 2 else ["ad", "out"]
-        targets = {"a": 0, "b": 1} if op.arity == 2 else {"a": 0}
-    _CALLED.clear()
-    try:
-        partials = row.partials(*(_Source(n, frozenset([n])) for n in names))
-        printed = [_source(p) for p in partials]
-    except (TypeError, KeyError):
-        return None
-    if len(printed) != row.arity:
-        return None
-    printed = [printed[i] for i in targets.values()]
-    used = frozenset().union(*(p.names for p in printed))
-    namespace.update((name, _CALLED[name]) for name in used if name in _CALLED)
-    loads = {"ad": "ad = a.data", "bd": "bd = b.data", "cd": "cd = node._const",
-             "out": "out = node.data"}  # fmt: skip
-    lines = ["b = node._b"] if "b" in targets else []
-    lines += [load for name, load in loads.items() if name in used]
-    texts = [p.text for p in printed]
-    # Only a division or a forward can raise on floats (+ - * overflow to inf). Where
-    # one does, at a domain edge, the rule called on numbers gives the IEEE answer.
-    if any("/" in p.text or any(n.endswith("_forward") for n in p.names) for p in printed):
-        lines.append("try:")
-        lines += [f"    p{i} = {text}" for i, text in zip(targets.values(), texts, strict=True)]
-        lines.append("except (ArithmeticError, ValueError):")
-        every = ", ".join(f"p{i}" for i in range(row.arity))
-        lines.append(f"    {every if row.arity > 1 else every + ','} = _partials_at(node)")
-        texts = [f"p{i}" for i in targets.values()]
-    # 1.0 * g is g, bit for bit: the flow of a partial 1 is the adjoint itself.
-    lines += [f"{target}._adjoint += " + ("g" if text == "(1.0)" else f"{text} * g")
-              for target, text in zip(targets, texts, strict=True)]  # fmt: skip
-    return [indent + line for line in lines]
-
-
-def generate_backward() -> tuple[str, dict[str, Any]]:
-    """The source of the float backward pass over an ordered graph, and what it names.
-
-    The rows in :data:`INLINED` are written into the loop; every other fixed row gets
-    a step function of its own here; a power row gets one when first met
-    (``_step_of``); an op made outside the table calls its rule (:func:`generic_step`).
-
-    >>> source, names = generate_backward()
-    >>> "a._adjoint += (out * ((1.0) - out)) * g" in source  # sigmoid: out·(1 - out)
-    True
-    """
-    namespace: dict[str, Any] = {"_partials_at": partials_at}
-    src: list[str] = []
-    steps: dict[Op | WithConstant, str] = {}
-    every: list[Op | WithConstant] = [*OPS, *WITH_CONSTANT.values()]
-    for op in every:
-        body = None if op in INLINED else _step_lines(op, "    ", namespace)
-        if body is not None:
-            name = "_step" + _row_name(op).removeprefix("_row")
-            src += [f"def {name}(node, g):{_comment(op)}", "    a = node._a", *body, ""]
-            steps[op] = name
-    src += ["def propagate(order):",
-            "    for node in order:",
-            "        op = node._op",
-            "        if op is None:",
-            "            continue",
-            "        g = node._adjoint",
-            "        a = node._a"]  # fmt: skip
-    for i, op in enumerate(INLINED):
-        row = _row_name(op)
-        namespace[row] = op
-        body = _step_lines(op, "            ", namespace)
-        assert body is not None, "an inlined row's rule must print"
-        src.append(f"        {'if' if i == 0 else 'elif'} op is {row}:{_comment(op)}")
-        src += body
-    src += ["        else:",
-            "            step = _steps_get(op)",
-            "            if step is None:",
-            "                step = _step_of(op)",
-            "            step(node, g)"]  # fmt: skip
-    namespace[STEP_NAMES] = steps
-    return "\n".join(src) + "\n", namespace
-
-
 FORWARD_SOURCE, FORWARD_NAMES = generate_forward()
 """Value's generated operators and methods, and the rows and forwards their text names."""
-BACKWARD_SOURCE, BACKWARD_NAMES = generate_backward()
-"""The generated float backward pass, and the rows and forwards its text names."""
 
 
 def run(source: str, namespace: dict[str, Any], filename: str) -> dict[str, Any]:
@@ -577,11 +343,9 @@ def run(source: str, namespace: dict[str, Any], filename: str) -> dict[str, Any]
     return namespace
 
 
-def install(
-    cls: type, names: dict[str, Any]
-) -> tuple[dict[str, Callable[..., Any]], Callable[[list[Any]], None]]:
-    """Run the generated text with ``names`` (the engine's own), make the operators and
-    methods ``cls``'s, and return them and the float backward pass over an order.
+def install(cls: type, names: dict[str, Any]) -> dict[str, Callable[..., Any]]:
+    """Run the generated text with ``names`` (the engine's own), and make the operators
+    and methods ``cls``'s; return them.
 
     ``core/value.py`` calls it once, for ``Value``:
 
@@ -599,30 +363,4 @@ def install(
         if name != "_pow_value":  # __pow__'s helper for a Value exponent
             setattr(cls, name, function)
             methods[name] = function
-    backward = run(
-        BACKWARD_SOURCE, {**names, **BACKWARD_NAMES}, "<tinygrad_gd generated backward>"
-    )
-    fixed = {op: backward[name] for op, name in backward[STEP_NAMES].items()}
-    steps = dict(fixed)
-
-    def step_of(op: Op) -> Callable[[Any, Any], None]:
-        """The float step of an op met for the first time: a power row's is written
-        from its rule; any other op calls its rule. At most STEPS_KEPT are kept."""
-        if len(steps) >= len(fixed) + STEPS_KEPT:
-            for name in [f for f in linecache.cache if f.startswith(_STEP_FILE)]:
-                del linecache.cache[name]
-            steps.clear()
-            steps.update(fixed)
-        namespace: dict[str, Any] = {"_partials_at": partials_at}
-        body = _step_lines(op, "    ", namespace) if is_row(op) else None
-        if body is None:
-            step: Callable[[Any, Any], None] = generic_step
-        else:
-            source = "\n".join([f"def step(node, g):{_comment(op)}", "    a = node._a", *body])
-            step = run(source + "\n", namespace, f"{_STEP_FILE} {id(op):x}>")["step"]
-        steps[op] = step
-        return step
-
-    backward["_steps_get"], backward["_step_of"] = steps.get, step_of
-    propagate: Callable[[list[Any]], None] = backward["propagate"]
-    return methods, propagate
+    return methods

@@ -25,11 +25,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tinygrad_gd.core import hotpaths
+from tinygrad_gd.core import hotpaths, walks
 from tinygrad_gd.core.escape import check_float
-from tinygrad_gd.core.hotpaths import WITH_CONSTANT, WithConstant, flows, partials_at, rule_inputs
+from tinygrad_gd.core.hotpaths import WITH_CONSTANT, WithConstant
 from tinygrad_gd.core.modes import GraphMode, current_mode, graph_mode, live_modes
 from tinygrad_gd.core.ops import Op, cached_power_row, is_number, power
+from tinygrad_gd.core.walks import flows, partials_at, rule_inputs
 
 __all__ = [
     "AnomalyError",
@@ -268,15 +269,12 @@ class Value:
                 pass  # leaving the block adds each adjoint into its node's .grad
             return
         with _walking:
-            order = _kahn_order(self)
             try:
-                self._adjoint = 1.0
-                _propagate_floats(order)
-                totals = _grad_totals(order)
-            except BaseException:
-                _rest(order)
+                reached = _walks.backward(self)  # each total in _adjoint, no .grad changed
+            except Exception as error:
+                _name_a_bad_grad(_walks.order(self), error)
                 raise
-            _store_grads(order, totals)
+            _store_totals(reached)
 
 
 class TracingError(TypeError):
@@ -473,47 +471,13 @@ def reverse_topological_order(root: Value) -> list[Value]:
     ['mul', 'exp', 'x']
     """
     with _walking:
-        order = _kahn_order(root)
+        order = _walks.order(root)
         unread = [n for n in order if n._b is None and type(n._op) is WithConstant]
         if not unread:
             return order
         for node in unread:
             _constant_leaf(node)
-        return _kahn_order(root)
-
-
-def _kahn_order(root: Value) -> list[Value]:
-    reached = [root]
-    try:
-        for node in reached:  # grows while iterated: a breadth-first walk
-            a, b = node._a, node._b
-            if a is not None:
-                if not a._users:
-                    reached.append(a)
-                a._users += 1
-            if b is not None:
-                if not b._users:
-                    reached.append(b)
-                b._users += 1
-        order = []
-        ready = [root]
-        while ready:
-            node = ready.pop()
-            order.append(node)
-            a, b = node._a, node._b
-            if a is not None:
-                a._users -= 1
-                if not a._users:
-                    ready.append(a)
-            if b is not None:
-                b._users -= 1
-                if not b._users:
-                    ready.append(b)
-        return order
-    except BaseException:  # interrupted: leave every count at 0 for the next walk
-        for node in reached:
-            node._users = 0
-        raise
+        return _walks.order(root)
 
 
 class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as order:``)
@@ -543,11 +507,11 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
     def __enter__(self) -> list[Value]:
         _walking.acquire()
         try:
-            self.order = _kahn_order(self.root)
+            self.order = _walks.order(self.root)
             self.root._adjoint = 1.0
             anomaly = bool(live_modes) and current_mode().detect_anomaly
             if not self.create_graph:
-                _propagate_floats(self.order)
+                _walks.propagate(self.order)
             elif anomaly:
                 # The check below names the op being differentiated; the nodes
                 # its rule builds must not trip the forward check first.
@@ -566,47 +530,56 @@ class adjoints:  # noqa: N801  (used like a function: ``with adjoints(y) as orde
     def __exit__(self, error_type: type[BaseException] | None, *_: object) -> None:
         try:
             if self.into_grad and error_type is None:
-                _store_grads(self.order, _grad_totals(self.order))
+                _add_grads(self.order)
+                _store_totals(self.order)
         finally:
             _rest(self.order)
             _walking.release()
 
 
-def _grad_totals(order: list[Value]) -> list[Any]:
-    """Each node's ``.grad`` plus its adjoint, computed before any ``.grad`` changes.
-
-    A ``.grad`` that cannot take the sum (None, a string) is named in the error.
-    """
+def _add_grads(order: list[Value]) -> None:
+    """Put each node's total, ``.grad`` plus its adjoint, in its ``_adjoint``; no
+    ``.grad`` changes. A ``.grad`` that cannot take the sum (None, a string) is named."""
     try:
-        return [node.grad + node._adjoint for node in order]
-    except Exception:
         for node in order:
-            try:
-                node.grad + node._adjoint
-            except Exception as error:
-                raise TypeError(
-                    f"backward: the .grad of {_describe(node)} is {node.grad!r} "
-                    f"({type(node.grad).__name__}), which cannot take its gradient; "
-                    "set it to a number (.grad = 0.0). No .grad was changed."
-                ) from error
+            node._adjoint = node.grad + node._adjoint
+    except Exception as error:
+        _name_a_bad_grad(order, error)
         raise
 
 
-def _store_grads(order: list[Value], totals: list[Any]) -> None:
-    """Write the totals into ``.grad`` and rest the adjoints: all of them, or (if an
-    interrupt arrives in between) all of them anyway, so a pass counts whole.
-    (A strict zip would cost more than the whole loop on a small graph.)"""
+def _name_a_bad_grad(nodes: list[Value], error: Exception) -> None:
+    """Raise the error that names the first node whose ``.grad`` cannot take a gradient,
+    if one cannot: the cause of ``error``."""
+    for node in nodes:
+        try:
+            node.grad + 0.0
+        except Exception:
+            raise TypeError(
+                f"backward: the .grad of {_describe(node)} is {node.grad!r} "
+                f"({type(node.grad).__name__}), which cannot take its gradient; "
+                "set it to a number (.grad = 0.0). No .grad was changed."
+            ) from error
+
+
+def _store_totals(nodes: list[Value]) -> None:
+    """Move each node's total from ``_adjoint`` into ``.grad``, resting the adjoint.
+
+    All of them, even if an interrupt arrives in between, so that a pass counts
+    whole. The loop's body cannot raise, and Python takes an interrupt only at
+    the jump back to the loop's top, after a whole node: the handler goes on
+    with the nodes not yet done.
+    """
+    remaining = iter(nodes)
     try:
-        for node, total in zip(order, totals, strict=False):  # equal lengths
-            node.grad = total
+        for node in remaining:
+            node.grad = node._adjoint
             node._adjoint = 0.0
     except BaseException:
-        for node, total in zip(order, totals, strict=False):  # equal lengths
-            node.grad = total
+        for node in remaining:
+            node.grad = node._adjoint
             node._adjoint = 0.0
         raise
-
-
 def _rest(order: list[Value]) -> None:
     """Every adjoint back to 0.0, as between passes."""
     for node in order:
@@ -621,13 +594,11 @@ def float_gradients(root: Value, targets: list[Value]) -> list[float]:
     [6.0]
     """
     with _walking:
-        order = _kahn_order(root)
+        reached = _walks.adjoints(root)
         try:
-            root._adjoint = 1.0
-            _propagate_floats(order)
             return [x._adjoint for x in targets]
         finally:
-            _rest(order)
+            _rest(reached)
 
 
 def _itself(node: Value) -> Value:
@@ -684,4 +655,5 @@ _GENERATED_GLOBALS = {
 }  # fmt: skip
 
 # The generated methods' docstrings are examples too: doctest finds them here.
-__test__, _propagate_floats = hotpaths.install(Value, _GENERATED_GLOBALS)
+__test__ = hotpaths.install(Value, _GENERATED_GLOBALS)
+_walks = walks.install()
