@@ -253,7 +253,7 @@ def identifiers(source: str) -> set[str]:
 
 
 def test_generated_code_holds_only_names_the_generator_made() -> None:
-    locals_ = {"self", "other", "node", "data", "sd", "od", "exponent", "row", "order",
+    locals_ = {"self", "other", "kind", "node", "data", "sd", "od", "exponent", "row", "order",
                "op", "g", "a", "b", "ad", "bd", "cd", "out", "p0", "p1", "step", "root",
                "reached", "ready", "push", "pop", "emit", "u", "v"}  # fmt: skip
     attributes = {"data", "grad", "_op", "_a", "_b", "_users", "_adjoint", "_const", "forward",

@@ -20,12 +20,9 @@ How to read it: ``Value.__mul__`` (``inspect.getsource`` shows it) is
 
 >>> print(FORWARD_SOURCE.split("\\n\\n")[4])
 def __mul__(self, other):  # mul
-    if type(other) is not _Node:
-        if type(other) is not float:
-            other = _operand(other)
-            if other is None:
-                return NotImplemented
-        if type(other) is float:
+    kind = type(other)
+    if kind is not _Node:
+        if kind is float:
             sd = self.data
             try:
                 data = sd * other
@@ -43,6 +40,11 @@ def __mul__(self, other):  # mul
             node._adjoint = 0.0
             node._const = other
             return node
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        if type(other) is float:  # an int or a numpy number, as a float
+            return __mul__(self, other)
     sd = self.data
     od = other.data
     try:
@@ -61,10 +63,11 @@ def __mul__(self, other):  # mul
     node._adjoint = 0.0
     return node
 
-A number on the other side (``_operand`` turns an int or a numpy scalar into a
-float, and anything else into None) stays a number: it is kept in the node's
-``_const``, under the op ``_row2_c1`` (mul with a number as operand 1, a
-:class:`WithConstant`), so ``x * 3.0`` allocates one object, not two. The
+A number on the other side stays a number (``_operand`` turns an int or a
+numpy scalar into a float, and anything that is not a number into None): it is
+kept in the node's ``_const``, under the op ``_row2_c1`` (mul with a number as
+operand 1, a :class:`WithConstant`), so ``x * 3.0`` allocates one object, not
+two. The
 forward is the row's own operator, with ``evaluate`` (the IEEE answer) where it
 raises; while any graph mode other than the default exists anywhere
 (``_live``), the node is made by ``_make``, which reads this context's mode;
@@ -280,19 +283,16 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
             src += _indented("    ", _record_lines(row, "self", "None"))
         else:
             # A number on the other side stays a number, kept in the node under the
-            # row "with a number" (WithConstant); anything else is _operand's business
-            # (a Value, a number as a float, or None: NotImplemented).
+            # row "with a number" (WithConstant); anything else but a node is
+            # _operand's business (a Value, any other number as a float, or None).
             reflected = kind == REFLECTED
             with_number = row_name(WITH_CONSTANT[op, 0 if reflected else 1])
             namespace[with_number] = WITH_CONSTANT[op, 0 if reflected else 1]
             a, b = ("other", "self") if reflected else ("self", "other")
             src += [f"def {method}(self, other):{comment(op)}",
-                    "    if type(other) is not _Node:",
-                    "        if type(other) is not float:",
-                    "            other = _operand(other)",
-                    "            if other is None:",
-                    "                return NotImplemented",
-                    "        if type(other) is float:",
+                    "    kind = type(other)",
+                    "    if kind is not _Node:",
+                    "        if kind is float:",
                     "            sd = self.data"]  # fmt: skip
             numbers = ["other", "sd"] if reflected else ["sd", "other"]
             src += _indented("            ", _forward_lines(op, numbers, namespace))
@@ -301,6 +301,11 @@ def generate_forward() -> tuple[str, dict[str, Any]]:
                 f"    return _make({with_number}, self, None, data, other)",
                 *_new_node(with_number, "self", "None", constant="other"),
             ])  # fmt: skip
+            src += ["        other = _operand(other)",
+                    "        if other is None:",
+                    "            return NotImplemented",
+                    "        if type(other) is float:  # an int or a numpy number, as a float",
+                    f"            return {method}(self, other)"]  # fmt: skip
             src += ["    sd = self.data", "    od = other.data"]
             operands = ["od", "sd"] if reflected else ["sd", "od"]
             src += _indented("    ", _forward_lines(op, operands, namespace))
