@@ -1,20 +1,17 @@
 """The eager engine's hot paths, written as Python source from the rule table.
 
-``Value``'s operators and methods, and the loop of a float backward pass, run
-for every node of every graph, so they are written out at import as
-straight-line Python, one function per method, from the rows of
-:mod:`tinygrad_gd.ops`. The table stays the single source: an operator's
-forward is the op's own Python operator when its ``forward`` is one (``a * b``),
-else a call of its ``forward``; a backward step is the row's ``partials``
-applied to a printer of Python source, so the generated code does the same
-float operations, in the same order, as the rule called on floats, and gives
-bit-identical gradients.
+``Value``'s operators and methods run for every node of every graph, so they
+are written out at import as straight-line Python, one function per method,
+from the rows of :mod:`tinygrad_gd.core.ops`. The table stays the single
+source: an operator's forward is the op's own Python operator when its
+``forward`` is one (``a * b``), else a call of its ``forward``. The backward
+walks are written the same way, in :mod:`tinygrad_gd.core.walks`.
 
-The text is kept: :data:`FORWARD_SOURCE` and :data:`BACKWARD_SOURCE` hold it,
-and tracebacks and debuggers show its lines (they are registered with
-:mod:`linecache` under ``<tinygrad_gd generated ...>``). Only names this module
-makes enter the text: rows are named by their index in ``OPS`` (``_row2``),
-never by their name, which is data.
+The text is kept: :data:`FORWARD_SOURCE` holds it, and tracebacks and
+debuggers show its lines (they are registered with :mod:`linecache` under
+``<tinygrad_gd generated ...>``). Only names this module makes enter the text:
+rows are named by their index in ``OPS`` (``_row2``), never by their name,
+which is data.
 
 How to read it: ``Value.__mul__`` (``inspect.getsource`` shows it) is
 

@@ -8,19 +8,19 @@ gives bit-identical gradients. The most common rows are written into the
 loops; every other fixed row gets a step function; a power row gets one when
 first met; an op made outside the table calls its rule (:func:`generic_step`).
 
-Three walks share that dispatch, each in one loop after :func:`count_users`
-has counted every node's users:
+Three walks, each one loop after :func:`count_users` has counted every node's
+users (Kahn's algorithm: a node is taken once all its users have been):
 
-* ``order(root)``: the nodes in reverse topological order (Kahn's algorithm:
-  a node comes once all its users have);
-* ``backward(root)``: Kahn's loop with the float pass folded in. A node is
-  reached only after all its users, so its adjoint is final there: its total
+* ``order(root)``: the nodes in reverse topological order;
+* ``backward(root)``: the same loop with the float pass folded in. A node is
+  taken only after all its users, so its adjoint is final there: its total
   ``.grad + adjoint`` goes into ``_adjoint`` and its flows into its operands,
   in the same order as a pass over ``order`` would add them;
-* ``adjoints(root)``: the same without the totals (``float_gradients``).
+* ``adjoints(root)``: the same without the totals (``float_gradients``);
 
-and ``propagate(order)`` runs the flows over an order already made. A walk
-that fails puts every count (and, for the last two, every adjoint) back to 0.
+and ``propagate(order)``, the flows over an order already made, which shares
+the last two's dispatch. A walk that fails puts every count (and, for the
+last two, every adjoint) back to 0.
 
 >>> print(BACKWARD_SOURCE[BACKWARD_SOURCE.index("            elif op is _row9"):].split("elif")[1])
  op is _row9:  # sigmoid
