@@ -64,11 +64,10 @@ A number on the other side stays a number (``_operand`` turns an int or a
 numpy scalar into a float, and anything that is not a number into None): it is
 kept in the node's ``_const``, under the op ``_row2_c1`` (mul with a number as
 operand 1, a :class:`WithConstant`), so ``x * 3.0`` allocates one object, not
-two. The
-forward is the row's own operator, with ``evaluate`` (the IEEE answer) where it
-raises; while any graph mode other than the default exists anywhere
-(``_live``), the node is made by ``_make``, which reads this context's mode;
-otherwise it is made right here.
+two. The forward is the row's own operator, with ``evaluate`` (the IEEE
+answer) where it raises; while any graph mode other than the default exists
+anywhere (``_live``), the node is made by ``_make``, which reads this
+context's mode; otherwise it is made right here.
 """
 
 from __future__ import annotations
