@@ -34,7 +34,7 @@ class Bare(Value):
 
 
 def build_chain(n: int, filled: int) -> Bare:
-    """A chain of n nodes with ``filled`` slots set, in the engine's order."""
+    """A chain of n nodes, each with ``filled`` of its slots set (2, 3, 5, 7 or 8)."""
     x: Bare = Bare()
     x._a = None
     x.data = 1.0
@@ -87,7 +87,7 @@ def main() -> None:
                 )
     print(f"chain of {args.chain:,} nodes; ns per node (medians of {args.repeat})")
     print("filled slots   gc on  gc off  collector's share")
-    share = {}
+    share: dict[int, float] = {}
     for filled in FILLED:
         on = statistics.median(times[filled, True])
         off = statistics.median(times[filled, False])

@@ -16,11 +16,11 @@ users (Kahn's algorithm: a node is taken once all its users have been):
   taken only after all its users, so its adjoint is final there: its total
   ``.grad + adjoint`` goes into ``_adjoint`` and its flows into its operands,
   in the same order as a pass over ``order`` would add them;
-* ``adjoints(root)``: the same without the totals (``float_gradients``);
+* ``adjoints(root)``: the same without the totals (``float_gradients``).
 
-and ``propagate(order)``, the flows over an order already made, which shares
-the last two's dispatch. A walk that fails puts every count (and, for the
-last two, every adjoint) back to 0.
+A walk that fails puts every count (and, for the last two, every adjoint) back
+to 0. ``propagate(order)`` runs the same flows over an order already made;
+its caller rests the adjoints.
 
 >>> print(BACKWARD_SOURCE[BACKWARD_SOURCE.index("            elif op is _row9"):].split("elif")[1])
  op is _row9:  # sigmoid
