@@ -135,6 +135,21 @@ def test_an_interrupt_inside_a_rule_leaves_no_trace(
     assert gradients(x * x, [x]) == (1.0,)
 
 
+def test_an_interrupt_below_the_path_leaves_no_trace() -> None:
+    # The walk goes down a path from the root, keeping the leaves it meets, and leaves
+    # the graph below (two node operands) to Kahn's walk, where the rule is interrupted.
+    x, w = Value(0.5), Value(2.0)
+    w.grad = 0.25
+    below = Value.apply(interrupting_op(), x * w) * (x + w)
+    y = ((below * w).sigmoid() + x) * 3.0
+    for differentiate in (y.backward, lambda: gradients(y, [x, w])):
+        with pytest.raises(KeyboardInterrupt):
+            differentiate()
+        assert [node.grad for node in (y, x, w)] == [0.0, 0.0, 0.25]
+        assert set(walk_state(y)) == {(0, 0.0)}
+    assert another_thread_can_backpropagate()
+
+
 def test_an_interrupt_under_anomaly_mode_and_in_value_and_grad_leaves_no_trace() -> None:
     interrupted = interrupting_op()
     x = Value(0.5)

@@ -105,6 +105,59 @@ def test_gradients_are_bit_identical_to_the_rule_table_called_on_numbers(seed: i
             assert same_float(node.grad, want), (node, want)
 
 
+def path_onto(rng: random.Random, leaves: list[Value], start: Value, steps: int) -> Value:
+    """``start`` extended by a path: each step an op of the node so far and, at most, a
+    leaf or a number."""
+    node = start
+    for _ in range(steps):
+        if rng.random() < 0.3:
+            node = rng.choice(UNARY)(node)
+        else:
+            other = rng.choice([*leaves, 0.5, 2.0, 3])
+            a, b = (node, other) if rng.random() < 0.5 else (other, node)
+            node = rng.choice(BINARY)(a, b)
+    return node
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_path_down_to_any_graph_gives_the_bits_of_the_rule_table(seed: int) -> None:
+    # The float walks take a path from the root without counting users, and leave the
+    # graph below it (any graph, or a leaf) to Kahn's walk: the same flows, in the same
+    # order, as the reference's pass over reverse_topological_order.
+    rng = random.Random(seed)
+    for _ in range(30):
+        leaves = [Value(rng.uniform(-2, 2)) for _ in range(3)]
+        below = random_expression(rng, leaves, rng.randint(0, 10))
+        root = path_onto(rng, leaves, below, rng.randint(0, 30))
+        for leaf in leaves:
+            leaf.grad = rng.choice([0.0, 1.5, -0.25])  # backward adds into .grad
+        expected = reference_gradients(root)
+        nodes = reverse_topological_order(root)
+        before = {id(node): node.grad for node in nodes}
+        by_gradients = dict(zip(map(id, leaves), gradients(root, leaves), strict=True))
+        root.backward()
+        for node in nodes:
+            constant = node.op is None and not any(node is leaf for leaf in leaves)
+            want = 0.0 if constant else before[id(node)] + expected[id(node)]
+            assert same_float(node.grad, want), (node, want)
+            assert (node._users, node._adjoint) == (0, 0.0)
+        for leaf in leaves:
+            want = expected[id(leaf)] if id(leaf) in expected else 0.0
+            assert same_float(by_gradients[id(leaf)], want), (leaf, want)
+
+
+def test_a_leaf_on_the_path_and_below_it_takes_one_total() -> None:
+    x, w = Value(0.5), Value(2.0)
+    x.grad = 1.0
+    h = x + 1.0
+    y = ((h * h) * w + x) * x  # a path meets x twice and w, then h * h needs counting
+    y.backward()
+    # y = ((x+1)² w + x) x: dy/dx = 2 (x+1) w x + (x+1)² w + 2x, dy/dw = (x+1)² x
+    assert x.grad == 1.0 + 2 * 1.5 * 2.0 * 0.5 + 1.5**2 * 2.0 + 2 * 0.5
+    assert w.grad == 1.5**2 * 0.5
+    assert all((n._users, n._adjoint) == (0, 0.0) for n in reverse_topological_order(y))
+
+
 def test_forwards_are_the_rows_evaluated_on_the_operands() -> None:
     rng = random.Random(7)
     for _ in range(3000):
@@ -255,7 +308,8 @@ def identifiers(source: str) -> set[str]:
 def test_generated_code_holds_only_names_the_generator_made() -> None:
     locals_ = {"self", "other", "kind", "node", "data", "sd", "od", "exponent", "row", "order",
                "op", "g", "a", "b", "ad", "bd", "cd", "out", "p0", "p1", "step", "root",
-               "reached", "ready", "push", "pop", "emit", "u", "v"}  # fmt: skip
+               "reached", "ready", "push", "pop", "emit", "u", "v", "path", "leaves", "keep",
+               "ahead"}  # fmt: skip
     attributes = {"data", "grad", "_op", "_a", "_b", "_users", "_adjoint", "_const", "forward",
                   "evaluate", "append", "pop"}  # fmt: skip
     builtins = {

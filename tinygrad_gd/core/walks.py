@@ -8,15 +8,23 @@ gives bit-identical gradients. The most common rows are written into the
 loops; every other fixed row gets a step function; a power row gets one when
 first met; an op made outside the table calls its rule (:func:`generic_step`).
 
-Three walks, each one loop after :func:`count_users` has counted every node's
-users (Kahn's algorithm: a node is taken once all its users have been):
+Three walks. ``order(root)``: the nodes in reverse topological order, by
+Kahn's algorithm (a node is taken once all its users have been) after
+:func:`count_users` has counted every node's users. ``backward(root)`` and
+``adjoints(root)`` (``float_gradients``) fold the float pass into such a walk,
+so a node's adjoint is final when it is taken: ``backward`` puts its total
+``.grad + adjoint`` into ``_adjoint``, and both add its flows into its
+operands, in the same order as a pass over ``order`` would add them.
 
-* ``order(root)``: the nodes in reverse topological order;
-* ``backward(root)``: the same loop with the float pass folded in. A node is
-  taken only after all its users, so its adjoint is final there: its total
-  ``.grad + adjoint`` goes into ``_adjoint`` and its flows into its operands,
-  in the same order as a pass over ``order`` would add them;
-* ``adjoints(root)``: the same without the totals (``float_gradients``).
+Those two count nothing while the graph, seen from root, is a path: while each
+node taken has one operand that is a node, the others leaves or numbers, that
+operand has no other user in the graph (every node below it was made before
+it, and cannot use it), so it is the next node Kahn's walk would take. Down a
+path (a chain, a recurrence, the tutorial's error) a node is taken, its flows
+added and the next one found in one step. At the first node with two operands
+that are nodes, a Kahn walk from that node (``_rest_backward``,
+``_rest_adjoints``) takes the rest; a leaf met on the path takes its total at
+the very end, when all its flows are in.
 
 A walk that fails puts every count (and, for the last two, every adjoint) back
 to 0. ``propagate(order)`` runs the same flows over an order already made;
@@ -355,6 +363,66 @@ def _walk(name: str, setup: list[str], each: list[str], flows: list[str], result
             ""]  # fmt: skip
 
 
+def _path_walk(name: str, rest: str, each: list[str], flows: list[str],
+               leaf: list[str]) -> list[str]:  # fmt: skip
+    """A walk down the path from root, counting nothing (see the module's docstring):
+    each node does ``each`` and ``flows``; the next is its one operand that is a
+    node. A leaf met on the way is kept once, marked by ``_users`` 1, and does
+    ``leaf`` at the end. At a node with two operands that are nodes, ``rest`` (a
+    Kahn walk) takes over from it: it counts a kept leaf's users on top of the
+    mark, so never takes that leaf, which stays this walk's to finish."""
+    return [f"def {name}(root):",
+            "    path = []",
+            "    leaves = []",
+            "    append = path.append",
+            "    keep = leaves.append",
+            "    node = root",
+            "    ahead = None",
+            "    try:",
+            "        root._adjoint = 1.0",
+            "        if root._op is None:",
+            f"            return {rest}(root)",
+            "        while True:",
+            "            append(node)",
+            "            g = node._adjoint",
+            "            op = node._op",
+            "            a = node._a",
+            "            b = node._b",
+            "            ahead = None",
+            "            if a._a is None:",
+            "                if not a._users:",
+            "                    keep(a)",
+            "                    a._users = 1",
+            "            else:",
+            "                ahead = a",
+            "            if b is not None:",
+            "                if b._a is None:",
+            "                    if not b._users:",
+            "                        keep(b)",
+            "                        b._users = 1",
+            "                elif ahead is None:",
+            "                    ahead = b",
+            "                else:  # a second operand that is a node: the path ends",
+            f"                    path[-1:] = {rest}(node)",
+            "                    break",
+            *("            " + line for line in each),
+            *("            " + line for line in flows),
+            "            if ahead is None:",
+            "                break",
+            "            node = ahead",
+            "        for node in leaves:",
+            "            node._users = 0",
+            *("            " + line for line in leaf),
+            "        path += leaves",
+            "        return path",
+            "    except BaseException:",
+            "        _reset(path)",
+            "        _reset(leaves)",
+            "        _reset([node] if ahead is None else [node, ahead])  # not yet in path",
+            "        raise",
+            ""]  # fmt: skip
+
+
 def generate_backward() -> tuple[str, dict[str, Any]]:
     """The source of the float backward walks, and the rows and forwards it names.
 
@@ -387,11 +455,12 @@ def generate_backward() -> tuple[str, dict[str, Any]]:
     dispatch = _dispatch_lines("", namespace)
     src += _walk("order", ["order = []", "emit = order.append"], ["emit(node)"], [], "order",
                  "_reset_users")  # fmt: skip
-    src += _walk("backward", ["root._adjoint = 1.0"],
-                 ["g = node._adjoint", "node._adjoint = node.grad + g"], dispatch, "reached",
-                 "_reset")  # fmt: skip
-    src += _walk("adjoints", ["root._adjoint = 1.0"], ["g = node._adjoint"], dispatch,
-                 "reached", "_reset")  # fmt: skip
+    total = ["g = node._adjoint", "node._adjoint = node.grad + g"]
+    src += _walk("_rest_backward", [], total, dispatch, "reached", "_reset")
+    src += _walk("_rest_adjoints", [], ["g = node._adjoint"], dispatch, "reached", "_reset")
+    src += _path_walk("backward", "_rest_backward", ["node._adjoint = node.grad + g"], dispatch,
+                      ["node._adjoint = node.grad + node._adjoint"])  # fmt: skip
+    src += _path_walk("adjoints", "_rest_adjoints", [], dispatch, [])
     namespace[STEP_NAMES] = steps
     return "\n".join(src) + "\n", namespace
 
