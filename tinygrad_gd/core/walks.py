@@ -343,7 +343,8 @@ def _walk(name: str, setup: list[str], each: list[str], flows: list[str], result
           reset: str) -> list[str]:  # fmt: skip
     """A walk: count users, ``setup``, then Kahn's loop from root doing ``each`` for
     every node and ``flows`` for every node with operands; if it fails, ``reset`` the
-    reached nodes."""
+    reached nodes. A float walk's root has its adjoint set by ``setup`` or, for the
+    rest of a path walk, already by that walk."""
     loop = [*each, "op = node._op", "if op is None:", *("    " + line for line in _NEXT),
             "    continue", "a = node._a", "b = node._b", *flows, *_RELEASE]  # fmt: skip
     return [f"def {name}(root):",
@@ -361,6 +362,13 @@ def _walk(name: str, setup: list[str], each: list[str], flows: list[str], result
             f"        {reset}(reached)",
             "        raise",
             ""]  # fmt: skip
+
+
+def _keep_once(leaf: str, indent: str) -> list[str]:
+    """Lines keeping ``leaf`` for the end of a path walk, the first time it is met;
+    kept before marked, so that an interrupt never leaves a mark unkept."""
+    return [f"{indent}if not {leaf}._users:", f"{indent}    keep({leaf})",
+            f"{indent}    {leaf}._users = 1"]  # fmt: skip
 
 
 def _path_walk(name: str, rest: str, each: list[str], flows: list[str],
@@ -390,16 +398,12 @@ def _path_walk(name: str, rest: str, each: list[str], flows: list[str],
             "            b = node._b",
             "            ahead = None",
             "            if a._a is None:",
-            "                if not a._users:",
-            "                    keep(a)",
-            "                    a._users = 1",
+            *_keep_once("a", "                "),
             "            else:",
             "                ahead = a",
             "            if b is not None:",
             "                if b._a is None:",
-            "                    if not b._users:",
-            "                        keep(b)",
-            "                        b._users = 1",
+            *_keep_once("b", "                    "),
             "                elif ahead is None:",
             "                    ahead = b",
             "                else:  # a second operand that is a node: the path ends",
