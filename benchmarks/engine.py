@@ -8,7 +8,8 @@ it ("tape + handles"): the floor for any design with one Python object per
 node, since the garbage collector walks every such object. Two workloads: a
 graph of 100,000 binary ops with fan-out, and a chain of 1,000,000 nodes.
 Timings run with the garbage collector on, as users run code, and again with
-it off, on the thread's CPU time.
+it off, on the thread's CPU time; each repetition runs every engine once, so
+that a change in the machine's speed during a run falls on all of them alike.
 
     python benchmarks/engine.py [--nodes N] [--chain N] [--repeat N] [--loop-nodes N]
     python benchmarks/engine.py --fixed-costs-only
@@ -287,17 +288,21 @@ def main() -> None:
             f"{'engine':<14}{'gc':>4}{'build':>8}{'backward':>10}{'release':>9}{'total':>8}"
             f"{'loop':>8}{'loop vs ours':>14}{'bytes':>7}{'cycles':>8}"
         )
-        rows = {}
-        for engine in ENGINES:
-            size, cyclic = memory_and_cycles(engine, workload)
-            for gc_on in (True, False):
-                phases = [time_phases(engine, workload, gc_on) for _ in range(args.repeat)]
-                build, back, release = (statistics.median(r[k] for r in phases) for k in range(3))
-                steps = max(1, args.loop_nodes // len(workload))
-                loop = statistics.median(
-                    time_loop(engine, workload, gc_on, steps) for _ in range(args.repeat)
-                )
-                rows[engine, gc_on] = (build, back, release, loop, size, cyclic)
+        memory = {engine: memory_and_cycles(engine, workload) for engine in ENGINES}
+        # Round by round, every engine once per round: a change in the machine's speed
+        # during the run falls on every engine alike, not on whichever ran then.
+        steps = max(1, args.loop_nodes // len(workload))
+        runs: dict[tuple[str, bool], list[tuple[float, float, float, float]]] = {}
+        for _ in range(args.repeat):
+            for engine in ENGINES:
+                for gc_on in (True, False):
+                    phases = time_phases(engine, workload, gc_on)
+                    loop = time_loop(engine, workload, gc_on, steps)
+                    runs.setdefault((engine, gc_on), []).append((*phases, loop))
+        rows = {
+            key: (*(statistics.median(r[k] for r in timed) for k in range(4)), *memory[key[0]])
+            for key, timed in runs.items()
+        }
         for (engine, gc_on), (build, back, release, loop, size, cyclic) in rows.items():
             ratio = loop / rows["tinygrad_gd", gc_on][3]
             print(
